@@ -1,0 +1,21 @@
+import { batchActivities } from './batch';
+import { deidentifyActivities } from './deidentify';
+import type { ActivityDeps } from './deps';
+import { finalizeSourceActivities } from './finalize-source';
+import { importFilesActivities } from './import-files';
+import { listFilesActivities } from './list-files';
+
+export type { ActivityDeps } from './deps';
+
+/** Creates every activity of the worker, bound to one database handle and configuration. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...batchActivities(deps),
+    ...listFilesActivities(deps),
+    ...importFilesActivities(deps),
+    ...deidentifyActivities(deps),
+    ...finalizeSourceActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,92 @@
+import { heartbeat, log } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { eq, sql } from 'drizzle-orm';
+import { recordMessage } from '../src/db/messages';
+import { deliveries, deliveryFiles } from '../src/db/schema';
+import { walkFolder } from '../src/importer/walk';
+import type { ListFilesResult } from '../workflows/types';
+import type { ActivityDeps } from './deps';
+
+const INSERT_PAGE = 1000;
+
+export function listFilesActivities({ db }: ActivityDeps) {
+  return {
+    /**
+     * Lists every file of the delivery's folder into `delivery_files`, once: a retry after a crash
+     * lists again from scratch, since no file is imported before the listing is marked complete.
+     */
+    async listFiles(input: {
+      batchId: number;
+      deliveryId: number;
+      folderPath: string;
+    }): Promise<ListFilesResult> {
+      const [delivery] = await db
+        .select()
+        .from(deliveries)
+        .where(eq(deliveries.id, input.deliveryId));
+      if (!delivery) throw new Error(`delivery ${input.deliveryId} not found`);
+      if (delivery.listed) return countListed(db, input.deliveryId);
+
+      let walk;
+      try {
+        walk = await walkFolder(input.folderPath, (files) => heartbeat({ files }));
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') {
+          throw ApplicationFailure.nonRetryable(
+            `batch folder ${input.folderPath} not found`,
+            'FolderNotFound',
+          );
+        }
+        throw error;
+      }
+
+      await db.transaction(async (tx) => {
+        await tx.delete(deliveryFiles).where(eq(deliveryFiles.deliveryId, input.deliveryId));
+        for (let start = 0; start < walk.files.length; start += INSERT_PAGE) {
+          const page = walk.files.slice(start, start + INSERT_PAGE);
+          await tx.insert(deliveryFiles).values(
+            page.map((file, index) => ({
+              deliveryId: input.deliveryId,
+              ordinal: start + index,
+              relativePath: file.relativePath,
+              size: file.size,
+            })),
+          );
+        }
+        await tx
+          .update(deliveries)
+          .set({ listed: true, fileCount: walk.files.length })
+          .where(eq(deliveries.id, input.deliveryId));
+      });
+
+      for (const problem of walk.problems) {
+        const level = problem.code === 'unreadable' ? 'error' : 'warning';
+        await recordMessage(db, {
+          batchId: input.batchId,
+          deliveryId: input.deliveryId,
+          level,
+          code: problem.code,
+          path: problem.relativePath,
+          message: problem.message,
+        });
+        log.warn('entry not imported', { deliveryId: input.deliveryId, code: problem.code });
+      }
+
+      const byteCount = walk.files.reduce((sum, file) => sum + file.size, 0);
+      log.info('files listed', { deliveryId: input.deliveryId, fileCount: walk.files.length });
+      return { fileCount: walk.files.length, byteCount, warningCount: walk.problems.length };
+    },
+  };
+}
+
+async function countListed(db: ActivityDeps['db'], deliveryId: number): Promise<ListFilesResult> {
+  const [row] = await db
+    .select({
+      files: sql<number>`count(*)::int`,
+      bytes: sql<string>`coalesce(sum(${deliveryFiles.size}), 0)::bigint`,
+    })
+    .from(deliveryFiles)
+    .where(eq(deliveryFiles.deliveryId, deliveryId));
+  return { fileCount: Number(row?.files ?? 0), byteCount: Number(row?.bytes ?? 0), warningCount: 0 };
+}

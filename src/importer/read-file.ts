@@ -1,0 +1,46 @@
+import { constants } from 'node:fs';
+import fs from 'node:fs/promises';
+
+/** Files above this size are not read into memory; they fail with a reason and stay in the folder. */
+export const MAX_FILE_BYTES = 2 * 1024 ** 3 - 1;
+
+/** A per-file problem: the file could not be read now. Counted against FILE_MAX_ATTEMPTS. */
+export class FileReadError extends Error {
+  override readonly name = 'FileReadError';
+
+  constructor(
+    readonly relativePath: string,
+    message: string,
+    readonly code?: string,
+  ) {
+    super(`${relativePath}: ${message}`);
+  }
+}
+
+/**
+ * Reads a whole regular file. Opening with O_NONBLOCK and O_NOFOLLOW keeps a FIFO swapped in after the
+ * listing from blocking the read, and a symbolic link from being followed.
+ */
+export async function readRegularFile(absolutePath: string, relativePath: string): Promise<Buffer> {
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(absolutePath, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'file vanished after the listing' : (error as Error).message;
+    throw new FileReadError(relativePath, reason, code);
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new FileReadError(relativePath, 'not a regular file');
+    if (stat.size > MAX_FILE_BYTES) {
+      throw new FileReadError(relativePath, `file of ${stat.size} bytes exceeds ${MAX_FILE_BYTES}`);
+    }
+    return await handle.readFile();
+  } catch (error) {
+    if (error instanceof FileReadError) throw error;
+    throw new FileReadError(relativePath, (error as Error).message, (error as NodeJS.ErrnoException).code);
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,2 @@
+export { importBatchWorkflow, progressQuery } from './import-batch';
+export { deidentifyWorkflow } from './deidentify';
