@@ -3,19 +3,38 @@ import path from 'node:path';
 import { Context, heartbeat, log } from '@temporalio/activity';
 import { eq, sql } from 'drizzle-orm';
 import { recordMessage } from '../src/db/messages';
-import { deidImages, images, series, studies } from '../src/db/schema';
-import { deidentify } from '../src/deid/deidentify';
+import { batches, deidImages, images, series, studies } from '../src/db/schema';
+import { batchIdentifiers } from '../src/deid/batch-identifiers';
+import { burnedInReason } from '../src/deid/burned-in';
+import {
+  deidentify,
+  dropOwnValues,
+  readSourceImage,
+  type SourceImage,
+} from '../src/deid/deidentify';
+import { emptyIdentifiers, mergeIdentifiers, type Identifiers } from '../src/deid/identifiers';
 import { pseudonymFor, uidSecret } from '../src/deid/patients';
+import { loadDeidProfile } from '../src/deid/profile-config';
+import { releaseVerified } from '../src/deid/release';
 import { sha256Hex } from '../src/importer/store-image';
-import { writeFileAtomic } from '../src/storage/files';
 import type { DeidentifyChunkInput, DeidentifyResult, DeliveryRef } from '../workflows/types';
 import { rowsOf } from './batch';
 import type { ActivityDeps } from './deps';
 
-/** Version of the de-identification rules, recorded in every output's DeidentificationMethod. */
-export const DEID_PROFILE_VERSION = 'dicom-import basic profile 1';
+type ImageRow = typeof images.$inferSelect;
+type Outcome = keyof DeidentifyResult | 'done';
+
+interface ImageRun {
+  ref: DeliveryRef;
+  image: ImageRow;
+  secret: Buffer;
+  batch: Identifiers;
+}
 
 export function deidentifyActivities({ db, config }: ActivityDeps) {
+  // Read once per worker, so an invalid profile stops the worker at start with the file's name.
+  const profile = loadDeidProfile(config.deidProfileFile);
+
   async function batchImageIds(input: DeidentifyChunkInput): Promise<number[]> {
     const result = await db.execute<{ image_id: number | string }>(sql`
       select distinct image_id from delivery_files
@@ -30,7 +49,8 @@ export function deidentifyActivities({ db, config }: ActivityDeps) {
     ref: DeliveryRef,
     imageId: number,
     secret: Buffer,
-  ): Promise<keyof DeidentifyResult | 'done'> {
+    batch: Identifiers,
+  ): Promise<Outcome> {
     const [already] = await db
       .select({ status: deidImages.status })
       .from(deidImages)
@@ -44,47 +64,48 @@ export function deidentifyActivities({ db, config }: ActivityDeps) {
       .innerJoin(studies, eq(studies.id, series.studyId))
       .where(eq(images.id, imageId));
     if (!row) throw new Error(`image ${imageId} not found`);
-    const { image } = row;
+    const run: ImageRun = { ref, image: row.image, secret, batch };
 
-    const patient = await pseudonymFor(db, row.PatientID, '', config.dateShiftMaxDays);
-    const source = path.join(config.mediaDir, image.mediaPath);
-    const bytes = await fs.readFile(source);
-    if (sha256Hex(bytes) !== image.sha256) {
-      return fail(ref, imageId, patient.id, `media copy ${image.mediaPath} no longer matches its SHA-256`);
+    const bytes = await fs.readFile(path.join(config.mediaDir, run.image.mediaPath));
+    if (sha256Hex(bytes) !== run.image.sha256) {
+      return fail(run, null, `media copy ${run.image.mediaPath} no longer matches its SHA-256`);
     }
+    let source: SourceImage;
+    try {
+      source = readSourceImage(bytes);
+    } catch (error) {
+      return fail(run, null, `media copy ${run.image.mediaPath}: ${(error as Error).message}`);
+    }
+    const patient = await pseudonymFor(
+      db,
+      row.PatientID,
+      source.IssuerOfPatientID,
+      config.dateShiftMaxDays,
+    );
 
+    const burnedIn = burnedInReason(source, profile);
+    if (burnedIn !== undefined) {
+      await hold(run, patient.id, burnedIn, 'warning', 'held-back');
+      return 'held';
+    }
+    return writeOutput(run, source, patient);
+  }
+
+  async function writeOutput(
+    run: ImageRun,
+    source: SourceImage,
+    patient: { id: number; pseudonym: string; dateOffsetDays: number },
+  ): Promise<Outcome> {
     let output;
     try {
-      output = deidentify(bytes, {
-        uidSecret: secret,
+      output = deidentify(source, {
+        uidSecret: run.secret,
         patientPseudonym: patient.pseudonym,
         dateOffsetDays: patient.dateOffsetDays,
-        profileVersion: DEID_PROFILE_VERSION,
+        profile,
       });
     } catch (error) {
-      return fail(ref, imageId, patient.id, `de-identification failed: ${(error as Error).message}`);
-    }
-
-    if (output.burnedInAnnotation) {
-      await db
-        .insert(deidImages)
-        .values({
-          imageId,
-          batchId: ref.batchId,
-          patientId: patient.id,
-          status: 'held',
-          reason: 'BurnedInAnnotation is YES',
-        })
-        .onConflictDoNothing();
-      await recordMessage(db, {
-        batchId: ref.batchId,
-        deliveryId: ref.deliveryId,
-        level: 'warning',
-        code: 'held-back',
-        path: image.sourcePath,
-        message: `${image.sourcePath}: not released, the header flags burned-in annotation`,
-      });
-      return 'held';
+      return fail(run, patient.id, `de-identification failed: ${(error as Error).message}`);
     }
 
     const relative = path.join(
@@ -93,12 +114,28 @@ export function deidentifyActivities({ db, config }: ActivityDeps) {
       output.SeriesInstanceUID,
       `${output.SOPInstanceUID}.dcm`,
     );
-    await writeFileAtomic(path.join(config.deidDir, relative), output.bytes);
+    const identifiers = mergeIdentifiers(emptyIdentifiers(), run.batch);
+    mergeIdentifiers(identifiers, output.identifiers);
+    dropOwnValues(identifiers, patient.pseudonym);
+    const finalPath = path.join(config.deidDir, relative);
+    const release = await releaseVerified(finalPath, output.bytes, identifiers);
+    if (!release.released) {
+      const where = release.leaks.map((leak) => `${leak.path} (${leak.kind})`).join(', ');
+      const reason = `original identifiers found in the output at ${where}`;
+      await hold(run, patient.id, reason, 'error', 'identifier-found');
+      await db.update(batches).set({ hasError: true }).where(eq(batches.id, run.ref.batchId));
+      log.warn('de-identified output held back: identifiers found', {
+        imageId: run.image.id,
+        paths: release.leaks.map((leak) => leak.path),
+      });
+      return 'held';
+    }
+
     await db
       .insert(deidImages)
       .values({
-        imageId,
-        batchId: ref.batchId,
+        imageId: run.image.id,
+        batchId: run.ref.batchId,
         patientId: patient.id,
         status: 'released',
         path: relative,
@@ -110,25 +147,54 @@ export function deidentifyActivities({ db, config }: ActivityDeps) {
     return 'released';
   }
 
-  async function fail(
-    ref: DeliveryRef,
-    imageId: number,
+  async function hold(
+    run: ImageRun,
     patientId: number,
     reason: string,
-  ): Promise<'failed'> {
+    level: 'warning' | 'error',
+    code: string,
+  ): Promise<void> {
     await db
       .insert(deidImages)
-      .values({ imageId, batchId: ref.batchId, patientId, status: 'failed', reason })
+      .values({
+        imageId: run.image.id,
+        batchId: run.ref.batchId,
+        patientId,
+        status: 'held',
+        reason,
+      })
       .onConflictDoNothing();
     await recordMessage(db, {
-      batchId: ref.batchId,
-      deliveryId: ref.deliveryId,
+      batchId: run.ref.batchId,
+      deliveryId: run.ref.deliveryId,
+      level,
+      code,
+      path: run.image.sourcePath,
+      message: `${run.image.sourcePath}: not released, ${reason}`,
+    });
+  }
+
+  async function fail(run: ImageRun, patientId: number | null, reason: string): Promise<'failed'> {
+    await db
+      .insert(deidImages)
+      .values({
+        imageId: run.image.id,
+        batchId: run.ref.batchId,
+        patientId,
+        status: 'failed',
+        reason,
+      })
+      .onConflictDoNothing();
+    await recordMessage(db, {
+      batchId: run.ref.batchId,
+      deliveryId: run.ref.deliveryId,
       level: 'error',
       code: 'deidentify-failed',
-      path: `image ${imageId}`,
-      message: reason,
+      path: run.image.sourcePath,
+      message: `${run.image.sourcePath}: ${reason}`,
     });
-    log.error('de-identification failed', { imageId, reason });
+    // The reason can name media paths, which hold original UIDs, so only the id is logged.
+    log.error('de-identification failed', { imageId: run.image.id });
     return 'failed';
   }
 
@@ -143,16 +209,18 @@ export function deidentifyActivities({ db, config }: ActivityDeps) {
     },
 
     /**
-     * De-identifies one page of a delivery's images into DEID_DIR. Images done before (in this or an
-     * earlier batch) are left as they are, so retries and re-deliveries write nothing twice.
+     * De-identifies one page of a delivery's images into DEID_DIR, each output scanned for the
+     * batch's original identifiers before it gets its final name. Images done before (in this or
+     * an earlier batch) are left as they are, so retries and re-deliveries write nothing twice.
      */
     async deidentifyImages(input: DeidentifyChunkInput): Promise<DeidentifyResult> {
       const secret = await uidSecret(db, config.deidSecret);
+      const batch = await batchIdentifiers(db, input.deliveryId);
       const result: DeidentifyResult = { released: 0, held: 0, failed: 0 };
       for (const imageId of await batchImageIds(input)) {
         const signal = Context.current().cancellationSignal;
         if (signal.aborted) throw signal.reason ?? new Error('deidentify activity cancelled');
-        const outcome = await deidentifyImage(input, imageId, secret);
+        const outcome = await deidentifyImage(input, imageId, secret, batch);
         if (outcome !== 'done') result[outcome] += 1;
         heartbeat({ imageId });
       }

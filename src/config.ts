@@ -28,8 +28,10 @@ const schema = z.object({
   IMPORT_CONCURRENCY: positiveInt.default(4),
   FILE_MAX_ATTEMPTS: positiveInt.default(5),
   WORKER_MAX_ACTIVITIES: positiveInt.default(8),
+  TEMP_MAX_AGE_MINUTES: z.coerce.number().positive().default(60),
   DEID_SECRET: z.string().optional(),
   DEID_DATE_SHIFT_MAX_DAYS: nonNegativeInt.default(365),
+  DEID_PROFILE_FILE: z.string().optional(),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
 });
@@ -54,8 +56,15 @@ export interface Config {
   importConcurrency: number;
   fileMaxAttempts: number;
   workerMaxActivities: number;
+  /**
+   * Age after which a temporary file in media or de-identified storage counts as abandoned, in ms;
+   * longer than the longest activity run (30 minutes).
+   */
+  tempMaxAgeMs: number;
   deidSecret: string | undefined;
   dateShiftMaxDays: number;
+  /** De-identification rules (JSON); unset means the shipped config/deid-profile.json. */
+  deidProfileFile: string | undefined;
   logLevel: string;
   logFormat: 'auto' | 'pretty' | 'json';
 }
@@ -88,8 +97,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     importConcurrency: values.IMPORT_CONCURRENCY,
     fileMaxAttempts: values.FILE_MAX_ATTEMPTS,
     workerMaxActivities: values.WORKER_MAX_ACTIVITIES,
+    tempMaxAgeMs: Math.round(values.TEMP_MAX_AGE_MINUTES * 60_000),
     deidSecret: values.DEID_SECRET,
     dateShiftMaxDays: values.DEID_DATE_SHIFT_MAX_DAYS,
+    deidProfileFile: values.DEID_PROFILE_FILE && path.resolve(values.DEID_PROFILE_FILE),
     logLevel: values.LOG_LEVEL,
     logFormat: values.LOG_FORMAT,
   };

@@ -6,6 +6,12 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 
 import { deidentify, type DeidentifyOptions } from '../src/deid/deidentify';
+import {
+  loadDeidProfile,
+  parseDeidProfile,
+  type DeidOptions,
+  type DeidProfile,
+} from '../src/deid/profile-config';
 import { shiftDate, shiftDateTime } from '../src/deid/dates';
 import { mapUid } from '../src/deid/uids';
 import { profileVr } from '../src/deid/actions';
@@ -27,11 +33,25 @@ const importable = manifest.filter((entry) => entry.expect === 'import');
 const scratch = mkdtempSync(join(tmpdir(), 'deid-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
+const shippedProfile = loadDeidProfile();
+
+/** The shipped profile with every option off except those given. */
+function profileWith(on: Partial<DeidOptions>, version = '2024.1'): DeidProfile {
+  const off: DeidOptions = {
+    retainLongitudinalTemporalInformationModifiedDates: false,
+    retainPatientCharacteristics: false,
+    retainDeviceIdentity: false,
+    retainSafePrivate: false,
+    cleanDescriptors: false,
+  };
+  return { ...shippedProfile, version, options: { ...off, ...on } };
+}
+
 const options: DeidentifyOptions = {
   uidSecret: Buffer.from('test secret'),
   patientPseudonym: 'PSEUDO0001',
   dateOffsetDays: -400,
-  profileVersion: '2024.1',
+  profile: profileWith({ retainLongitudinalTemporalInformationModifiedDates: true }),
 };
 
 const hasDciodvfy = spawnSync('which', ['dciodvfy']).status === 0;
@@ -245,20 +265,22 @@ for (const explicitVR of [true, false]) {
     test('D replaces with a dummy', () => {
       assert.equal(textOf(elements, 0x00080080), 'ANONYMIZED');
       assert.equal(textOf(elements, 0x00181030), 'ANONYMIZED');
-      assert.equal(textOf(elements, 0x00080033), '000000');
     });
 
     test('Z empties the value', () => {
       assert.equal(textOf(elements, 0x00080050), '');
-      assert.equal(textOf(elements, 0x00080030), '');
-      assert.equal(textOf(elements, 0x00080032), '');
       assert.equal(textOf(elements, 0x00100030), '');
       assert.deepEqual(find(elements, 0x00400610)?.items, []);
     });
 
+    test('times kept with modified dates', () => {
+      assert.equal(textOf(elements, 0x00080030), '101010');
+      assert.equal(textOf(elements, 0x00080032), '101010');
+      assert.equal(textOf(elements, 0x00080033), '121212');
+    });
+
     test('X removes', () => {
       assert.equal(find(elements, 0x00080081), undefined);
-      assert.equal(find(elements, 0x00181204), undefined);
       assert.equal(find(elements, 0x00400275), undefined);
       assert.equal(find(elements, 0x50003000), undefined);
     });
@@ -292,12 +314,12 @@ for (const explicitVR of [true, false]) {
       assert.equal(textOf(elements, 0x00080012), '20200201');
       assert.equal(textOf(elements, 0x0008002a), '20210101235959.5+0100');
       assert.equal(textOf(elements, 0x00080021), '');
+      assert.equal(textOf(elements, 0x00181204), '20010102');
     });
 
     test('pseudonym and flags', () => {
       assert.equal(textOf(elements, 0x00100010), options.patientPseudonym);
       assert.equal(textOf(elements, 0x00100020), options.patientPseudonym);
-      assert.equal(result.burnedInAnnotation, true);
       assert.equal(textOf(elements, 0x00120062), 'YES');
       assert.match(textOf(elements, 0x00120063) ?? '', /PS3\.15 2024b.*\\.*2024\.1$/);
       assert.equal(textOf(elements, 0x00280303), 'MODIFIED');
@@ -315,7 +337,7 @@ for (const explicitVR of [true, false]) {
     });
 
     test('counts', () => {
-      assert.equal(result.removed, 6);
+      assert.equal(result.removed, 5);
       assert.ok(result.replaced >= 18, `replaced ${result.replaced}`);
     });
 
@@ -340,10 +362,11 @@ describe('deidentify errors', () => {
   });
 
   test('profile version too long', () => {
-    const input = sampleFile(true);
+    const file = join(__dirname, '..', 'config', 'deid-profile.json');
+    const raw = JSON.parse(readFileSync(file, 'utf8'));
     assert.throws(
-      () => deidentify(input, { ...options, profileVersion: 'v'.repeat(60) }),
-      /invalid profileVersion/,
+      () => parseDeidProfile({ ...raw, version: 'v'.repeat(60) }, 'test profile'),
+      /invalid de-identification profile test profile: version/,
     );
   });
 });

@@ -1,0 +1,211 @@
+import type { DicomElement } from '../dicom/element-tree';
+import { KEPT_UID_TAGS } from './profile';
+import { isStandardUid } from './uids';
+
+/**
+ * Original identifiers of a batch or an image, as latin1 strings of their bytes (so non-ASCII
+ * values compare byte for byte). `values` are whole values searched as substrings; `nameParts`
+ * are components of person names, matched as whole words of text values only.
+ */
+export interface Identifiers {
+  values: Map<string, string>;
+  nameParts: Map<string, string>;
+  uids: Set<string>;
+  dates: Set<string>;
+}
+
+/** Shortest whole value searched; shorter IDs such as `1` would match by chance. */
+export const MIN_VALUE_LENGTH = 3;
+
+/** Shortest identifier searched in binary values and in the raw bytes, to avoid chance matches. */
+export const MIN_BINARY_LENGTH = 6;
+
+/** Numeric VRs, whose short values would match text identifiers only by chance. */
+const NUMERIC_VRS = new Set(['US', 'SS', 'UL', 'SL', 'FL', 'FD', 'AT', 'SV', 'UV']);
+
+/** Attributes whose values identify a patient, a visit, an institution or a person. */
+const IDENTIFYING_TAGS: ReadonlyMap<number, string> = new Map([
+  [0x00100020, 'PatientID'],
+  [0x00101000, 'OtherPatientIDs'],
+  [0x00100021, 'IssuerOfPatientID'],
+  [0x00080050, 'AccessionNumber'],
+  [0x00200010, 'StudyID'],
+  [0x00380010, 'AdmissionID'],
+  [0x00401001, 'RequestedProcedureID'],
+  [0x00400009, 'ScheduledProcedureStepID'],
+  [0x00400253, 'PerformedProcedureStepID'],
+  [0x00080080, 'InstitutionName'],
+  [0x00080081, 'InstitutionAddress'],
+  [0x00081040, 'InstitutionalDepartmentName'],
+  [0x00080092, 'ReferringPhysicianAddress'],
+  [0x00080094, 'ReferringPhysicianTelephoneNumbers'],
+  [0x00101040, 'PatientAddress'],
+  [0x00102154, 'PatientTelephoneNumbers'],
+  [0x00100050, 'PatientInsurancePlanCodeSequence'],
+  [0x00101002, 'OtherPatientIDsSequence'],
+]);
+
+/** Returns an empty set of identifiers. */
+export function emptyIdentifiers(): Identifiers {
+  return { values: new Map(), nameParts: new Map(), uids: new Set(), dates: new Set() };
+}
+
+/** Adds the values of `from` to `into` and returns `into`. */
+export function mergeIdentifiers(into: Identifiers, from: Identifiers): Identifiers {
+  for (const [value, kind] of from.values) into.values.set(value, kind);
+  for (const [part, kind] of from.nameParts) into.nameParts.set(part, kind);
+  for (const uid of from.uids) into.uids.add(uid);
+  for (const date of from.dates) into.dates.add(date);
+  return into;
+}
+
+/**
+ * Collects the identifiers of a data set at every depth: every person name (VR PN), the IDs,
+ * accession numbers, institution names and addresses, every UID the profile maps, and every date
+ * (DA, and the date of DT) of an attribute for which `isDateChanged` is true. `vrOf` supplies VRs
+ * for implicit VR data sets.
+ */
+export function collectIdentifiers(
+  elements: DicomElement[],
+  vrOf: (tag: number) => string | undefined,
+  isDateChanged: (tag: number, vr: string) => boolean,
+  into: Identifiers = emptyIdentifiers(),
+): Identifiers {
+  for (const element of elements) {
+    for (const item of element.items ?? []) {
+      collectIdentifiers(item.elements, vrOf, isDateChanged, into);
+    }
+    if (!element.value || element.items) continue;
+
+    const vr = element.vr ?? vrOf(element.tag);
+    const text = Buffer.from(element.value).toString('latin1').replace(/[\0 ]+$/, '');
+    if (vr === 'PN') addPersonName(into, text);
+    else if (vr === 'UI') addUids(into, element.tag, text);
+    else if ((vr === 'DA' || vr === 'DT') && isDateChanged(element.tag, vr)) addDates(into, text);
+    if (IDENTIFYING_TAGS.has(element.tag)) {
+      addValue(into, text, IDENTIFYING_TAGS.get(element.tag)!);
+    } else if (vr === undefined || vr === 'UN') {
+      addUids(into, element.tag, text);
+    }
+  }
+  return into;
+}
+
+/** Adds one PatientName, PatientID or other value known from the database, not from a header. */
+export function addKnownValue(into: Identifiers, kind: string, text: string): void {
+  if (kind.endsWith('Name')) addPersonName(into, text);
+  else if (kind.endsWith('UID')) addUids(into, 0, text);
+  else if (kind.endsWith('Date')) addDates(into, text);
+  else addValue(into, text, kind);
+}
+
+function addValue(into: Identifiers, text: string, kind: string): void {
+  for (const value of text.split('\\')) {
+    const trimmed = value.trim();
+    if (trimmed.length >= MIN_VALUE_LENGTH) into.values.set(trimmed.toUpperCase(), kind);
+  }
+}
+
+function addPersonName(into: Identifiers, text: string): void {
+  for (const value of text.split('\\')) {
+    const trimmed = value.trim();
+    if (trimmed.length >= MIN_VALUE_LENGTH) into.values.set(trimmed.toUpperCase(), 'person name');
+    // Components of every representation (alphabetic, ideographic, phonetic) of the name.
+    for (const part of trimmed.split(/[=^]/)) {
+      const word = part.trim();
+      if (word.length >= MIN_VALUE_LENGTH) into.nameParts.set(word.toUpperCase(), 'person name');
+    }
+  }
+}
+
+/** UID-shaped values only: a value of an unknown VR is a UID when it looks like one. */
+function addUids(into: Identifiers, tag: number, text: string): void {
+  if (KEPT_UID_TAGS.has(tag)) return;
+  for (const value of text.split('\\')) {
+    const uid = value.replace(/[\0 ]+$/, '').trim();
+    if (!/^[0-2](\.(0|[1-9][0-9]*)){3,}$/.test(uid) || uid.length > 64) continue;
+    if (!isStandardUid(uid)) into.uids.add(uid);
+  }
+}
+
+function addDates(into: Identifiers, text: string): void {
+  for (const value of text.split('\\')) {
+    const date = value.trim().replace(/\./g, '').slice(0, 8);
+    if (/^\d{8}$/.test(date)) into.dates.add(date);
+  }
+}
+
+/** Code Sequence Macro attributes, whose coded words would match name components by chance. */
+const CODE_TAGS = new Set([0x00080100, 0x00080102, 0x00080103, 0x00080104, 0x00080119, 0x00080120]);
+
+/** Manufacturer and ManufacturerModelName, which test data often shares with InstitutionName. */
+export const MANUFACTURER_TAGS = new Set([0x00080070, 0x00081090]);
+
+/**
+ * Returns the kind of the first identifier found in one value of attribute `tag`, or undefined.
+ * Whole values, UIDs and dates match as substrings (in binary values only the long ones, and
+ * numeric IDs never inside a longer run of digits); name components match as whole words of
+ * text values other than codes. A UI value is searched for UIDs only.
+ * NOTE: an institution name is not searched in Manufacturer or ManufacturerModelName.
+ */
+export function findIdentifier(
+  tag: number,
+  value: Uint8Array,
+  vr: string | undefined,
+  identifiers: Identifiers,
+): string | undefined {
+  if (vr !== undefined && NUMERIC_VRS.has(vr)) return undefined;
+  const text = Buffer.from(value).toString('latin1').toUpperCase();
+  if (vr === 'UI') return findUid(text, identifiers.uids) >= 0 ? 'UID' : undefined;
+  const binary = vr === undefined || vr.startsWith('O') || vr === 'UN';
+  const minimum = binary ? MIN_BINARY_LENGTH : 0;
+
+  for (const [identifier, kind] of identifiers.values) {
+    if (MANUFACTURER_TAGS.has(tag) && kind.startsWith('Institution')) continue;
+    if (identifier.length >= minimum && indexOfValue(text, identifier) >= 0) return kind;
+  }
+  if (findUid(text, identifiers.uids) >= 0) return 'UID';
+  if (findDate(text, identifiers.dates) >= 0) return 'date';
+  if (binary || vr === 'CS' || CODE_TAGS.has(tag)) return undefined;
+
+  const words = new Set(text.split(/[^\p{L}\p{N}\x1b$()]+/u));
+  for (const [part, kind] of identifiers.nameParts) if (words.has(part)) return kind;
+  return undefined;
+}
+
+/** Returns the offset of `value` in `text`, or -1. An all-digit value never matches in digits. */
+export function indexOfValue(text: string, value: string): number {
+  if (!/^\d+$/.test(value)) return text.indexOf(value);
+  let from = text.indexOf(value);
+  while (from >= 0) {
+    const before = text.charCodeAt(from - 1);
+    const after = text.charCodeAt(from + value.length);
+    if (!isDigit(before) && !isDigit(after)) return from;
+    from = text.indexOf(value, from + 1);
+  }
+  return -1;
+}
+
+function isDigit(code: number): boolean {
+  return code >= 0x30 && code <= 0x39;
+}
+
+/** Returns the offset of a whole UID of `uids` in `text`, or -1. */
+export function findUid(text: string, uids: ReadonlySet<string>): number {
+  if (uids.size === 0) return -1;
+  for (const match of text.matchAll(/[0-9.]{7,64}/g)) {
+    if (uids.has(match[0].replace(/\.+$/, ''))) return match.index;
+  }
+  return -1;
+}
+
+/** Returns the offset of a date of `dates` in `text`, or -1, also inside longer runs of digits. */
+export function findDate(text: string, dates: ReadonlySet<string>): number {
+  if (dates.size === 0) return -1;
+  for (const match of text.matchAll(/\d{8,}/g)) {
+    for (let start = 0; start + 8 <= match[0].length; start += 1) {
+      if (dates.has(match[0].slice(start, start + 8))) return match.index + start;
+    }
+  }
+  return -1;
+}
