@@ -12,7 +12,7 @@ import {
   readSourceImage,
   type SourceImage,
 } from '../src/deid/deidentify';
-import { emptyIdentifiers, mergeIdentifiers, type Identifiers } from '../src/deid/identifiers';
+import type { Identifiers } from '../src/deid/identifiers';
 import { pseudonymFor, uidSecret } from '../src/deid/patients';
 import { loadDeidProfile } from '../src/deid/profile-config';
 import { releaseVerified } from '../src/deid/release';
@@ -114,11 +114,10 @@ export function deidentifyActivities({ db, config }: ActivityDeps) {
       output.SeriesInstanceUID,
       `${output.SOPInstanceUID}.dcm`,
     );
-    const identifiers = mergeIdentifiers(emptyIdentifiers(), run.batch);
-    mergeIdentifiers(identifiers, output.identifiers);
-    dropOwnValues(identifiers, patient.pseudonym);
+    dropOwnValues(run.batch, patient.pseudonym);
+    dropOwnValues(output.identifiers, patient.pseudonym);
     const finalPath = path.join(config.deidDir, relative);
-    const release = await releaseVerified(finalPath, output.bytes, identifiers);
+    const release = await releaseVerified(finalPath, output.bytes, [output.identifiers, run.batch]);
     if (!release.released) {
       const where = release.leaks.map((leak) => `${leak.path} (${leak.kind})`).join(', ');
       const reason = `original identifiers found in the output at ${where}`;

@@ -7,7 +7,7 @@ import { after, describe, test } from 'node:test';
 
 import { profileVr } from '../src/deid/actions';
 import { deidentify, dropOwnValues, type DeidentifyResult } from '../src/deid/deidentify';
-import { addKnownValue, emptyIdentifiers, mergeIdentifiers } from '../src/deid/identifiers';
+import { addKnownValue, emptyIdentifiers, findIdentifier } from '../src/deid/identifiers';
 import { loadDeidProfile, type DeidOptions } from '../src/deid/profile-config';
 import { scanOutput, type Leak } from '../src/deid/verify';
 import { PIXEL_DATA, type DicomElement } from '../src/dicom/element-tree';
@@ -174,8 +174,7 @@ describe('leak scan on planted identifiers', () => {
     const result = deidentified(fileWith(planted));
     const batch = emptyIdentifiers();
     addKnownValue(batch, 'PatientID', 'MRN-999000');
-    const identifiers = mergeIdentifiers(batch, result.identifiers);
-    assert.deepEqual(scanOutput(result.bytes, identifiers, profileVr), [
+    assert.deepEqual(scanOutput(result.bytes, [result.identifiers, batch], profileVr), [
       { path: '(0018,1020)', kind: 'PatientID' },
     ]);
   });
@@ -188,6 +187,23 @@ describe('leak scan on planted identifiers', () => {
       { path: 'byte offset 0', kind: 'PatientID' },
     ]);
   });
+});
+
+describe('findIdentifier matching', () => {
+  const identifiers = emptyIdentifiers();
+  addKnownValue(identifiers, 'PatientID', 'A12');
+  addKnownValue(identifiers, 'AccessionNumber', '20457');
+  addKnownValue(identifiers, 'PatientName', 'Smith^Anna');
+  const find = (text: string, vr = 'LO') =>
+    findIdentifier(0x00181020, Buffer.from(text, 'latin1'), vr, identifiers);
+
+  test('short value as word', () => assert.equal(find('ref A12 ok'), 'PatientID'));
+  test('short value inside word', () => assert.equal(find('XA123'), undefined));
+  test('number inside number', () => assert.equal(find('1204571'), undefined));
+  test('number as word', () => assert.equal(find('acc 20457'), 'AccessionNumber'));
+  test('whole name any case', () => assert.equal(find('smith^anna'), 'person name'));
+  test('batch name parts ignored', () => assert.equal(find('Anna'), undefined));
+  test('UI only UIDs', () => assert.equal(find('A12', 'UI'), undefined));
 });
 
 describe('every option on, corpus', () => {

@@ -50,20 +50,10 @@ export function emptyIdentifiers(): Identifiers {
   return { values: new Map(), nameParts: new Map(), uids: new Set(), dates: new Set() };
 }
 
-/** Adds the values of `from` to `into` and returns `into`. */
-export function mergeIdentifiers(into: Identifiers, from: Identifiers): Identifiers {
-  for (const [value, kind] of from.values) into.values.set(value, kind);
-  for (const [part, kind] of from.nameParts) into.nameParts.set(part, kind);
-  for (const uid of from.uids) into.uids.add(uid);
-  for (const date of from.dates) into.dates.add(date);
-  return into;
-}
-
 /**
- * Collects the identifiers of a data set at every depth: every person name (VR PN), the IDs,
- * accession numbers, institution names and addresses, every UID the profile maps, and every date
- * (DA, and the date of DT) of an attribute for which `isDateChanged` is true. `vrOf` supplies VRs
- * for implicit VR data sets.
+ * Collects the identifiers of a data set at every depth. These are every person name (VR PN), the
+ * IDs, accession numbers, institution names and addresses, and every UID the profile maps. Dates
+ * (DA, and the date of DT) count where `isDateChanged` is true. `vrOf` supplies implicit VRs.
  */
 export function collectIdentifiers(
   elements: DicomElement[],
@@ -91,29 +81,37 @@ export function collectIdentifiers(
   return into;
 }
 
-/** Adds one PatientName, PatientID or other value known from the database, not from a header. */
+/**
+ * Adds one PatientName, PatientID or other value known from the database, not from a header.
+ * A name is added as a whole value only: components of other patients' names, such as FIRST or
+ * TEST in test data, would match ordinary words of this image by chance.
+ */
 export function addKnownValue(into: Identifiers, kind: string, text: string): void {
-  if (kind.endsWith('Name')) addPersonName(into, text);
-  else if (kind.endsWith('UID')) addUids(into, 0, text);
+  if (kind.endsWith('UID')) addUids(into, 0, text);
   else if (kind.endsWith('Date')) addDates(into, text);
-  else addValue(into, text, kind);
+  else addValue(into, text, kind.endsWith('Name') ? 'person name' : kind);
 }
 
 function addValue(into: Identifiers, text: string, kind: string): void {
   for (const value of text.split('\\')) {
     const trimmed = value.trim();
-    if (trimmed.length >= MIN_VALUE_LENGTH) into.values.set(trimmed.toUpperCase(), kind);
+    if (isSearchable(trimmed)) into.values.set(trimmed.toUpperCase(), kind);
   }
+}
+
+/** Long enough not to match by chance, and more than separators such as `^^^^`. */
+function isSearchable(value: string): boolean {
+  return value.length >= MIN_VALUE_LENGTH && /[\p{L}\p{N}]/u.test(value);
 }
 
 function addPersonName(into: Identifiers, text: string): void {
   for (const value of text.split('\\')) {
     const trimmed = value.trim();
-    if (trimmed.length >= MIN_VALUE_LENGTH) into.values.set(trimmed.toUpperCase(), 'person name');
+    if (isSearchable(trimmed)) into.values.set(trimmed.toUpperCase(), 'person name');
     // Components of every representation (alphabetic, ideographic, phonetic) of the name.
     for (const part of trimmed.split(/[=^]/)) {
       const word = part.trim();
-      if (word.length >= MIN_VALUE_LENGTH) into.nameParts.set(word.toUpperCase(), 'person name');
+      if (isSearchable(word)) into.nameParts.set(word.toUpperCase(), 'person name');
     }
   }
 }
@@ -143,9 +141,9 @@ export const MANUFACTURER_TAGS = new Set([0x00080070, 0x00081090]);
 
 /**
  * Returns the kind of the first identifier found in one value of attribute `tag`, or undefined.
- * Whole values, UIDs and dates match as substrings (in binary values only the long ones, and
- * numeric IDs never inside a longer run of digits); name components match as whole words of
- * text values other than codes. A UI value is searched for UIDs only.
+ * Whole values, UIDs and dates match as substrings, with the limits of indexOfValue, and in
+ * binary values only the long ones. Name components match as whole words of text values other
+ * than codes. A UI value is searched for UIDs only.
  * NOTE: an institution name is not searched in Manufacturer or ManufacturerModelName.
  */
 export function findIdentifier(
@@ -173,14 +171,20 @@ export function findIdentifier(
   return undefined;
 }
 
-/** Returns the offset of `value` in `text`, or -1. An all-digit value never matches in digits. */
+/**
+ * Returns the offset of `value` in `text`, or -1. A short value (under MIN_BINARY_LENGTH
+ * characters) matches only as a whole word, and an all-digit value never inside a longer number.
+ */
 export function indexOfValue(text: string, value: string): number {
-  if (!/^\d+$/.test(value)) return text.indexOf(value);
+  const isDigits = /^\d+$/.test(value);
+  if (!isDigits && value.length >= MIN_BINARY_LENGTH) return text.indexOf(value);
+
+  const joins = isDigits ? isDigit : isWordCharacter;
   let from = text.indexOf(value);
   while (from >= 0) {
     const before = text.charCodeAt(from - 1);
     const after = text.charCodeAt(from + value.length);
-    if (!isDigit(before) && !isDigit(after)) return from;
+    if (!joins(before) && !joins(after)) return from;
     from = text.indexOf(value, from + 1);
   }
   return -1;
@@ -188,6 +192,10 @@ export function indexOfValue(text: string, value: string): number {
 
 function isDigit(code: number): boolean {
   return code >= 0x30 && code <= 0x39;
+}
+
+function isWordCharacter(code: number): boolean {
+  return !Number.isNaN(code) && /[\p{L}\p{N}]/u.test(String.fromCharCode(code));
 }
 
 /** Returns the offset of a whole UID of `uids` in `text`, or -1. */

@@ -14,7 +14,7 @@ export type ReleaseOutcome = { released: true } | { released: false; leaks: Leak
 export async function releaseVerified(
   finalPath: string,
   bytes: Buffer,
-  identifiers: Identifiers,
+  identifiers: readonly Identifiers[],
 ): Promise<ReleaseOutcome> {
   const tempPath = await writeTempFile(finalPath, bytes);
   try {

@@ -31,34 +31,39 @@ const SAMPLE_TAGS = new Set([PIXEL_DATA, 0x7fe00008, 0x7fe00009, 0x54001010]);
 /**
  * Scans a de-identified file for original identifiers, in two independent ways: every parsed value
  * at every depth (UN values interpreted where they parse), then the file's bytes outside the
- * sample data. Returns one Leak per attribute (or byte offset) that holds an identifier.
- * NOTE: an original date equal to another date after shifting, for example two dates exactly the
- * offset apart, is reported as a leak; times are not searched because whole-day shifts keep them.
+ * sample data. Returns one Leak per attribute (or byte offset) that contains an identifier.
+ * `identifiers` may be several sets, such as the batch's and the image's, searched in turn.
+ * NOTE: two dates exactly the offset apart look like an unshifted date and are reported as a leak.
+ * Times are not searched, because whole-day shifts keep them.
  */
 export function scanOutput(
   bytes: Buffer,
-  identifiers: Identifiers,
+  identifiers: Identifiers | readonly Identifiers[],
   vrOf: (tag: number) => string | undefined,
 ): Leak[] {
+  const sets = Array.isArray(identifiers) ? identifiers : [identifiers as Identifiers];
   const read = readDicom(bytes);
   const tree = parseElementTree(read, vrOf);
   const leaks: Leak[] = [];
-  scanElements(tree.elements, '', identifiers, vrOf, leaks);
+  scanElements(tree.elements, '', sets, vrOf, leaks);
   if (leaks.length > 0) return leaks;
 
   const sampleRanges = tree.elements
     .filter((element) => SAMPLE_TAGS.has(element.tag))
     .map((element) => rangeOf(element, bytes));
-  const byteIdentifiers = withoutManufacturerNames(tree.elements, identifiers);
-  const found = scanBytes(bytes, sampleRanges, byteIdentifiers);
-  if (found !== undefined) leaks.push({ path: `byte offset ${found.offset}`, kind: found.kind });
+  for (const set of sets) {
+    const found = scanBytes(bytes, sampleRanges, withoutManufacturerNames(tree.elements, set));
+    if (found === undefined) continue;
+    leaks.push({ path: `byte offset ${found.offset}`, kind: found.kind });
+    break;
+  }
   return leaks;
 }
 
 function scanElements(
   elements: DicomElement[],
   parent: string,
-  identifiers: Identifiers,
+  sets: readonly Identifiers[],
   vrOf: (tag: number) => string | undefined,
   leaks: Leak[],
 ): void {
@@ -66,13 +71,17 @@ function scanElements(
     const element = interpretUn(original, vrOf);
     const path = `${parent}${formatTag(element.tag)}`;
     element.items?.forEach((item, index) => {
-      scanElements(item.elements, `${path}[${index}]>`, identifiers, vrOf, leaks);
+      scanElements(item.elements, `${path}[${index}]>`, sets, vrOf, leaks);
     });
     if (!element.value || SAMPLE_TAGS.has(element.tag)) continue;
 
     const vr = element.vr ?? vrOf(element.tag);
-    const kind = findIdentifier(element.tag, element.value, vr, identifiers);
-    if (kind !== undefined) leaks.push({ path, kind });
+    for (const set of sets) {
+      const kind = findIdentifier(element.tag, element.value, vr, set);
+      if (kind === undefined) continue;
+      leaks.push({ path, kind });
+      break;
+    }
   }
 }
 
