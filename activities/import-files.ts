@@ -1,68 +1,105 @@
-import path from 'node:path';
 import { Context, heartbeat, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { and, asc, eq, gte, lt, sql } from 'drizzle-orm';
 import { recordMessage } from '../src/db/messages';
 import { deliveryFiles } from '../src/db/schema';
 import { parseDicom } from '../src/dicom/parse';
+import type { ParseResult } from '../src/dicom/types';
+import {
+  type PendingFile,
+  markFailed,
+  markSkipped,
+  recordReadFailure,
+} from '../src/importer/file-status';
+import { absolutePathOf } from '../src/importer/names';
+import { isDataRejection, redactQueryError } from '../src/importer/query-errors';
 import { FileReadError, readRegularFile } from '../src/importer/read-file';
-import { storeImage } from '../src/importer/store-image';
+import { type StoreImageOutcome, storeImage } from '../src/importer/store-image';
+import { StorageWriteError } from '../src/storage/files';
 import type { ImportChunkInput, ImportChunkResult } from '../workflows/types';
 import type { ActivityDeps } from './deps';
 
-type PendingFile = { id: number; relativePath: string; attempts: number };
+type Outcome = keyof ImportChunkResult | 'retry';
 
 export function importFilesActivities({ db, config }: ActivityDeps) {
   /** Imports one pending file; returns the outcome, or `retry` when it could not be read this time. */
-  async function importOne(
-    input: ImportChunkInput,
-    file: PendingFile,
-  ): Promise<keyof ImportChunkResult | 'retry'> {
-    const absolute = path.join(input.folderPath, file.relativePath);
+  async function importOne(input: ImportChunkInput, file: PendingFile): Promise<Outcome> {
+    const absolute = absolutePathOf(input.folderPath, file.relativePath);
     let bytes: Buffer;
     try {
-      bytes = await readRegularFile(absolute, file.relativePath);
+      bytes = await readRegularFile(absolute, file.relativePath, file.size);
     } catch (error) {
       if (!(error instanceof FileReadError)) throw error;
-      return recordReadFailure(input, file, error);
+      const outcome = await recordReadFailure(db, input, file, error, config.fileMaxAttempts);
+      const meta = { deliveryId: input.deliveryId, fileId: file.id, error: error.message };
+      if (outcome === 'retry') log.warn('file read failed, will retry', meta);
+      else log.error('file failed', meta);
+      return outcome;
     }
 
-    const parsed = parseDicom(bytes);
+    let parsed: ParseResult;
+    try {
+      parsed = parseDicom(bytes);
+    } catch (error) {
+      // A fault of the parser, not of the file alone: the file is kept for a person to look at.
+      await markFailed(db, input, file, `parser error: ${(error as Error).message}`);
+      log.error('parser failed', { deliveryId: input.deliveryId, fileId: file.id, error: String(error) });
+      return 'failed';
+    }
     if (parsed.outcome === 'skip') {
-      await db
-        .update(deliveryFiles)
-        .set({ status: 'skipped', reason: parsed.reason, updatedAt: new Date() })
-        .where(eq(deliveryFiles.id, file.id));
-      await recordMessage(db, {
-        batchId: input.batchId,
-        deliveryId: input.deliveryId,
-        level: 'warning',
-        code: 'skipped',
-        path: file.relativePath,
-        message: `${file.relativePath}: skipped: ${parsed.reason}`,
-      });
+      await markSkipped(db, input, file, parsed.reason);
       log.warn('file skipped', { deliveryId: input.deliveryId, fileId: file.id, reason: parsed.reason });
       return 'skipped';
     }
 
-    const outcome = await storeImage(db, {
-      mediaDir: config.mediaDir,
-      batchId: input.batchId,
-      fileId: file.id,
-      relativePath: file.relativePath,
-      bytes,
-      encoding: parsed.encoding,
-      header: parsed.values,
-    });
+    let outcome: StoreImageOutcome;
+    try {
+      outcome = await storeImage(db, {
+        mediaDir: config.mediaDir,
+        batchId: input.batchId,
+        fileId: file.id,
+        relativePath: file.relativePath,
+        bytes,
+        encoding: parsed.encoding,
+        header: parsed.values,
+      });
+    } catch (error) {
+      return storeFailed(input, file, error);
+    }
+    return reportStored(input, file, outcome);
+  }
+
+  /**
+   * A value the database rejects fails the file for good; a storage or connection fault fails the
+   * activity, whose retry policy takes over.
+   */
+  async function storeFailed(input: ImportChunkInput, file: PendingFile, error: unknown): Promise<Outcome> {
+    if (error instanceof StorageWriteError) {
+      throw ApplicationFailure.retryable(
+        `${file.relativePath}: media storage write failed: ${error.message}`,
+        'StorageWriteError',
+      );
+    }
+    const redacted = redactQueryError(error) as Error;
+    if (!isDataRejection(error)) throw redacted;
+    await markFailed(db, input, file, `database rejected the image: ${redacted.message}`);
+    log.error('image rejected by the database', { deliveryId: input.deliveryId, fileId: file.id });
+    return 'failed';
+  }
+
+  async function reportStored(
+    input: ImportChunkInput,
+    file: PendingFile,
+    outcome: StoreImageOutcome,
+  ): Promise<Outcome> {
     if (outcome.kind === 'imported') return 'imported';
+    const scope = { batchId: input.batchId, deliveryId: input.deliveryId, path: file.relativePath };
 
     if (outcome.kind === 'conflict') {
       await recordMessage(db, {
-        batchId: input.batchId,
-        deliveryId: input.deliveryId,
+        ...scope,
         level: 'warning',
         code: 'conflict',
-        path: file.relativePath,
         message:
           `${file.relativePath}: SOPInstanceUID already stored with other bytes ` +
           `(from ${outcome.existingSourcePath}); this copy is kept aside as ${outcome.keptPath}`,
@@ -73,11 +110,9 @@ export function importFilesActivities({ db, config }: ActivityDeps) {
 
     if (outcome.existingBatchId === input.batchId && (await sameDelivery(input, outcome.imageId, file.id))) {
       await recordMessage(db, {
-        batchId: input.batchId,
-        deliveryId: input.deliveryId,
+        ...scope,
         level: 'warning',
         code: 'duplicate',
-        path: file.relativePath,
         message:
           `${file.relativePath}: same SOPInstanceUID and bytes as ${outcome.existingSourcePath} ` +
           'in this folder; stored once',
@@ -102,36 +137,45 @@ export function importFilesActivities({ db, config }: ActivityDeps) {
     return other !== undefined;
   }
 
-  async function recordReadFailure(
-    input: ImportChunkInput,
-    file: PendingFile,
-    error: FileReadError,
-  ): Promise<'failed' | 'retry'> {
-    const attempts = file.attempts + 1;
-    const final = attempts >= config.fileMaxAttempts;
-    await db
-      .update(deliveryFiles)
-      .set({
-        attempts,
-        reason: error.message,
-        status: final ? 'failed' : 'pending',
-        updatedAt: new Date(),
+  async function pendingFiles(input: ImportChunkInput): Promise<PendingFile[]> {
+    return db
+      .select({
+        id: deliveryFiles.id,
+        relativePath: deliveryFiles.relativePath,
+        size: deliveryFiles.size,
+        attempts: deliveryFiles.attempts,
       })
-      .where(eq(deliveryFiles.id, file.id));
-    if (!final) {
-      log.warn('file read failed, will retry', { fileId: file.id, attempts, error: error.message });
-      return 'retry';
+      .from(deliveryFiles)
+      .where(
+        and(
+          eq(deliveryFiles.deliveryId, input.deliveryId),
+          eq(deliveryFiles.status, 'pending'),
+          gte(deliveryFiles.ordinal, input.fromOrdinal),
+          lt(deliveryFiles.ordinal, input.toOrdinal),
+        ),
+      )
+      .orderBy(asc(deliveryFiles.ordinal));
+  }
+
+  async function importChunk(input: ImportChunkInput): Promise<ImportChunkResult> {
+    const pending = await pendingFiles(input);
+    const result: ImportChunkResult = { imported: 0, duplicates: 0, conflicts: 0, skipped: 0, failed: 0 };
+    const retry: string[] = [];
+    for (const file of pending) {
+      const signal = Context.current().cancellationSignal;
+      if (signal.aborted) throw signal.reason ?? new Error('import activity cancelled');
+      const outcome = await importOne(input, file);
+      if (outcome === 'retry') retry.push(file.relativePath);
+      else result[outcome] += 1;
+      heartbeat({ fileId: file.id });
     }
-    await recordMessage(db, {
-      batchId: input.batchId,
-      deliveryId: input.deliveryId,
-      level: 'error',
-      code: 'failed',
-      path: file.relativePath,
-      message: `${error.message} (after ${attempts} attempts)`,
-    });
-    log.error('file failed', { fileId: file.id, attempts, error: error.message });
-    return 'failed';
+    if (retry.length > 0) {
+      throw ApplicationFailure.retryable(
+        `${retry.length} file(s) could not be read and will be retried, first: ${retry[0]}`,
+        'FileReadRetry',
+      );
+    }
+    return result;
   }
 
   return {
@@ -139,43 +183,14 @@ export function importFilesActivities({ db, config }: ActivityDeps) {
      * Imports the pending files of one ordinal range. Files already handled are skipped, so a retry
      * never redoes them. A file that cannot be read is retried with the activity until it has used
      * FILE_MAX_ATTEMPTS; database and media storage faults fail the activity and its retry policy
-     * takes over.
+     * takes over. Failures never carry query parameters, which hold header values.
      */
     async importFiles(input: ImportChunkInput): Promise<ImportChunkResult> {
-      const pending = await db
-        .select({
-          id: deliveryFiles.id,
-          relativePath: deliveryFiles.relativePath,
-          attempts: deliveryFiles.attempts,
-        })
-        .from(deliveryFiles)
-        .where(
-          and(
-            eq(deliveryFiles.deliveryId, input.deliveryId),
-            eq(deliveryFiles.status, 'pending'),
-            gte(deliveryFiles.ordinal, input.fromOrdinal),
-            lt(deliveryFiles.ordinal, input.toOrdinal),
-          ),
-        )
-        .orderBy(asc(deliveryFiles.ordinal));
-
-      const result: ImportChunkResult = { imported: 0, duplicates: 0, conflicts: 0, skipped: 0, failed: 0 };
-      const retry: string[] = [];
-      for (const file of pending) {
-        const signal = Context.current().cancellationSignal;
-        if (signal.aborted) throw signal.reason ?? new Error('import activity cancelled');
-        const outcome = await importOne(input, file);
-        if (outcome === 'retry') retry.push(file.relativePath);
-        else result[outcome] += 1;
-        heartbeat({ fileId: file.id });
+      try {
+        return await importChunk(input);
+      } catch (error) {
+        throw redactQueryError(error);
       }
-      if (retry.length > 0) {
-        throw ApplicationFailure.retryable(
-          `${retry.length} file(s) could not be read and will be retried, first: ${retry[0]}`,
-          'FileReadRetry',
-        );
-      }
-      return result;
     },
   };
 }

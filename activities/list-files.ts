@@ -3,79 +3,97 @@ import { ApplicationFailure } from '@temporalio/common';
 import { eq, sql } from 'drizzle-orm';
 import { recordMessage } from '../src/db/messages';
 import { deliveries, deliveryFiles } from '../src/db/schema';
-import { walkFolder } from '../src/importer/walk';
+import { redactQueryError } from '../src/importer/query-errors';
+import { FolderIsLinkError, type WalkResult, walkFolder } from '../src/importer/walk';
 import type { ListFilesResult } from '../workflows/types';
 import type { ActivityDeps } from './deps';
 
 const INSERT_PAGE = 1000;
 
-export function listFilesActivities({ db }: ActivityDeps) {
+interface ListFilesInput {
+  batchId: number;
+  deliveryId: number;
+  folderPath: string;
+}
+
+export function listFilesActivities({ db, config }: ActivityDeps) {
+  async function walk(folderPath: string): Promise<WalkResult> {
+    try {
+      return await walkFolder(folderPath, {
+        dataDir: config.dataDir,
+        onProgress: (files) => heartbeat({ files }),
+      });
+    } catch (error) {
+      if (error instanceof FolderIsLinkError) {
+        throw ApplicationFailure.nonRetryable(error.message, 'FolderNotFound');
+      }
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        throw ApplicationFailure.nonRetryable(`batch folder ${folderPath} not found`, 'FolderNotFound');
+      }
+      throw error;
+    }
+  }
+
+  async function storeListing(input: ListFilesInput, listing: WalkResult): Promise<void> {
+    await db.transaction(async (tx) => {
+      await tx.delete(deliveryFiles).where(eq(deliveryFiles.deliveryId, input.deliveryId));
+      for (let start = 0; start < listing.files.length; start += INSERT_PAGE) {
+        const page = listing.files.slice(start, start + INSERT_PAGE);
+        await tx.insert(deliveryFiles).values(
+          page.map((file, index) => ({
+            deliveryId: input.deliveryId,
+            ordinal: start + index,
+            relativePath: file.relativePath,
+            size: file.size,
+          })),
+        );
+      }
+      await tx
+        .update(deliveries)
+        .set({ listed: true, fileCount: listing.files.length })
+        .where(eq(deliveries.id, input.deliveryId));
+    });
+
+    for (const problem of listing.problems) {
+      const level = problem.code === 'unreadable' ? 'error' : 'warning';
+      await recordMessage(db, {
+        batchId: input.batchId,
+        deliveryId: input.deliveryId,
+        level,
+        code: problem.code,
+        path: problem.relativePath,
+        message: `${problem.relativePath}: ${problem.message}`,
+      });
+      log.warn('entry not imported', { deliveryId: input.deliveryId, code: problem.code });
+    }
+  }
+
+  async function listDelivery(input: ListFilesInput): Promise<ListFilesResult> {
+    const [delivery] = await db.select().from(deliveries).where(eq(deliveries.id, input.deliveryId));
+    if (!delivery) throw new Error(`delivery ${input.deliveryId} not found`);
+    if (delivery.listed) return countListed(db, input.deliveryId);
+
+    const listing = await walk(input.folderPath);
+    await storeListing(input, listing);
+
+    const byteCount = listing.files.reduce((sum, file) => sum + file.size, 0);
+    log.info('files listed', { deliveryId: input.deliveryId, fileCount: listing.files.length });
+    return { fileCount: listing.files.length, byteCount, warningCount: listing.problems.length };
+  }
+
   return {
     /**
      * Lists every file of the delivery's folder into `delivery_files`, once: a retry after a crash
      * lists again from scratch, since no file is imported before the listing is marked complete.
+     * Entries that are not imported (links, FIFOs, unreadable folders) become messages naming them.
      */
-    async listFiles(input: {
-      batchId: number;
-      deliveryId: number;
-      folderPath: string;
-    }): Promise<ListFilesResult> {
-      const [delivery] = await db
-        .select()
-        .from(deliveries)
-        .where(eq(deliveries.id, input.deliveryId));
-      if (!delivery) throw new Error(`delivery ${input.deliveryId} not found`);
-      if (delivery.listed) return countListed(db, input.deliveryId);
-
-      let walk;
+    async listFiles(input: ListFilesInput): Promise<ListFilesResult> {
       try {
-        walk = await walkFolder(input.folderPath, (files) => heartbeat({ files }));
+        return await listDelivery(input);
       } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT' || code === 'ENOTDIR') {
-          throw ApplicationFailure.nonRetryable(
-            `batch folder ${input.folderPath} not found`,
-            'FolderNotFound',
-          );
-        }
-        throw error;
+        throw redactQueryError(error);
       }
-
-      await db.transaction(async (tx) => {
-        await tx.delete(deliveryFiles).where(eq(deliveryFiles.deliveryId, input.deliveryId));
-        for (let start = 0; start < walk.files.length; start += INSERT_PAGE) {
-          const page = walk.files.slice(start, start + INSERT_PAGE);
-          await tx.insert(deliveryFiles).values(
-            page.map((file, index) => ({
-              deliveryId: input.deliveryId,
-              ordinal: start + index,
-              relativePath: file.relativePath,
-              size: file.size,
-            })),
-          );
-        }
-        await tx
-          .update(deliveries)
-          .set({ listed: true, fileCount: walk.files.length })
-          .where(eq(deliveries.id, input.deliveryId));
-      });
-
-      for (const problem of walk.problems) {
-        const level = problem.code === 'unreadable' ? 'error' : 'warning';
-        await recordMessage(db, {
-          batchId: input.batchId,
-          deliveryId: input.deliveryId,
-          level,
-          code: problem.code,
-          path: problem.relativePath,
-          message: problem.message,
-        });
-        log.warn('entry not imported', { deliveryId: input.deliveryId, code: problem.code });
-      }
-
-      const byteCount = walk.files.reduce((sum, file) => sum + file.size, 0);
-      log.info('files listed', { deliveryId: input.deliveryId, fileCount: walk.files.length });
-      return { fileCount: walk.files.length, byteCount, warningCount: walk.problems.length };
     },
   };
 }

@@ -12,6 +12,8 @@ export class FileReadError extends Error {
     readonly relativePath: string,
     message: string,
     readonly code?: string,
+    /** Size found at this read when it differs from the expected one. */
+    readonly observedSize?: number,
   ) {
     super(`${relativePath}: ${message}`);
   }
@@ -20,8 +22,17 @@ export class FileReadError extends Error {
 /**
  * Reads a whole regular file. Opening with O_NONBLOCK and O_NOFOLLOW keeps a FIFO swapped in after the
  * listing from blocking the read, and a symbolic link from being followed.
+ *
+ * With `expectedSize`, the size recorded when the folder was listed, a file of another size, or one
+ * that changes size while it is read, is still being written: it fails with FileReadError, and
+ * `observedSize` is the size to expect at the next attempt. A file is thus read only once its size
+ * has stayed the same between two looks.
  */
-export async function readRegularFile(absolutePath: string, relativePath: string): Promise<Buffer> {
+export async function readRegularFile(
+  absolutePath: string | Buffer,
+  relativePath: string,
+  expectedSize?: number,
+): Promise<Buffer> {
   let handle: fs.FileHandle;
   try {
     handle = await fs.open(absolutePath, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
@@ -36,11 +47,25 @@ export async function readRegularFile(absolutePath: string, relativePath: string
     if (stat.size > MAX_FILE_BYTES) {
       throw new FileReadError(relativePath, `file of ${stat.size} bytes exceeds ${MAX_FILE_BYTES}`);
     }
-    return await handle.readFile();
+    if (expectedSize !== undefined && stat.size !== expectedSize) {
+      throw sizeChanged(relativePath, expectedSize, stat.size);
+    }
+    const bytes = await handle.readFile();
+    if (bytes.length !== stat.size) throw sizeChanged(relativePath, stat.size, bytes.length);
+    return bytes;
   } catch (error) {
     if (error instanceof FileReadError) throw error;
     throw new FileReadError(relativePath, (error as Error).message, (error as NodeJS.ErrnoException).code);
   } finally {
     await handle.close();
   }
+}
+
+function sizeChanged(relativePath: string, expected: number, observed: number): FileReadError {
+  return new FileReadError(
+    relativePath,
+    `file size changed from ${expected} to ${observed} bytes: still being written`,
+    'ESIZE',
+    observed,
+  );
 }

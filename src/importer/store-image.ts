@@ -51,12 +51,13 @@ export type StoreImageOutcome =
  */
 export async function storeImage(db: Database, input: StoreImageInput): Promise<StoreImageOutcome> {
   const sha256 = sha256Hex(input.bytes);
+  const header = withoutNul(input.header);
 
   // Re-deliveries are mostly identical images: an existing row with the same bytes needs no copy.
   const [stored] = await db
     .select({ id: images.id, sha256: images.sha256, batchId: images.batchId, sourcePath: images.sourcePath })
     .from(images)
-    .where(eq(images.SOPInstanceUID, input.header.SOPInstanceUID));
+    .where(eq(images.SOPInstanceUID, header.SOPInstanceUID));
   if (stored && stored.sha256 === sha256) {
     await markFile(db, input.fileId, 'duplicate', stored.id, sha256);
     return {
@@ -67,14 +68,14 @@ export async function storeImage(db: Database, input: StoreImageInput): Promise<
     };
   }
 
-  const mediaPath = mediaRelativePath(input.header);
+  const mediaPath = mediaRelativePath(header);
   const finalPath = path.join(input.mediaDir, mediaPath);
   const tempPath = await writeTempFile(finalPath, input.bytes);
   let tempPending = true;
 
   try {
     return await db.transaction(async (tx) => {
-      const { SOPInstanceUID } = input.header;
+      const { SOPInstanceUID } = header;
       await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${SOPInstanceUID}, 0))`);
 
       const [existing] = await tx
@@ -98,7 +99,7 @@ export async function storeImage(db: Database, input: StoreImageInput): Promise<
       }
 
       if (existing) {
-        const keptPath = conflictRelativePath(input.header, sha256);
+        const keptPath = conflictRelativePath(header, sha256);
         await commitTempFile(tempPath, path.join(input.mediaDir, keptPath));
         tempPending = false;
         await tx
@@ -124,19 +125,19 @@ export async function storeImage(db: Database, input: StoreImageInput): Promise<
 
       await commitTempFile(tempPath, finalPath);
       tempPending = false;
-      const studyId = await findOrCreateStudy(tx, input.header);
-      const seriesId = await findOrCreateSeries(tx, studyId, input.header);
+      const studyId = await findOrCreateStudy(tx, header);
+      const seriesId = await findOrCreateSeries(tx, studyId, header);
       const [row] = await tx
         .insert(images)
         .values({
           seriesId,
           batchId: input.batchId,
           SOPInstanceUID,
-          SOPClassUID: input.header.SOPClassUID,
-          InstanceNumber: input.header.InstanceNumber,
-          TransferSyntaxUID: input.header.TransferSyntaxUID,
-          NumberOfFrames: input.header.NumberOfFrames,
-          BurnedInAnnotation: input.header.BurnedInAnnotation,
+          SOPClassUID: header.SOPClassUID,
+          InstanceNumber: header.InstanceNumber,
+          TransferSyntaxUID: header.TransferSyntaxUID,
+          NumberOfFrames: header.NumberOfFrames,
+          BurnedInAnnotation: header.BurnedInAnnotation,
           encoding: input.encoding,
           sourcePath: input.relativePath,
           mediaPath,
@@ -151,6 +152,15 @@ export async function storeImage(db: Database, input: StoreImageInput): Promise<
   } finally {
     if (tempPending) await removeQuietly(tempPath);
   }
+}
+
+/** Postgres text cannot hold NUL, which damaged files can carry inside a value. */
+function withoutNul(header: ImageHeader): ImageHeader {
+  const cleaned = { ...header };
+  for (const key of Object.keys(cleaned) as Array<keyof ImageHeader>) {
+    cleaned[key] = cleaned[key].replace(/\0/g, '');
+  }
+  return cleaned;
 }
 
 type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];

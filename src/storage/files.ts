@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { tempFileName } from './temp-files';
 
-/** Prefix of every temporary file the product writes next to its final name. */
-export const TEMP_PREFIX = '.dicom-import-';
+export { TEMP_PREFIX } from './temp-files';
 
 /** A DICOM UID is digits and dots, at most 64 characters; anything else never becomes a path. */
 const UID_PATTERN = /^[0-9]+(\.[0-9]+)*$/;
@@ -14,32 +13,65 @@ export function uidPathComponent(uid: string, hash: (value: string) => string): 
   return `invalid-uid-${hash(uid).slice(0, 32)}`;
 }
 
+/** A write to media or de-identified storage failed: names the path, the step and the cause. */
+export class StorageWriteError extends Error {
+  override readonly name = 'StorageWriteError';
+
+  constructor(
+    readonly filePath: string,
+    readonly step: string,
+    readonly code: string | undefined,
+    cause: unknown,
+  ) {
+    super(`storage ${step} of ${filePath} failed: ${(cause as Error).message}`, { cause });
+  }
+}
+
+function storageError(filePath: string, step: string, error: unknown): StorageWriteError {
+  return new StorageWriteError(filePath, step, (error as NodeJS.ErrnoException).code, error);
+}
+
 /**
  * Writes `bytes` to a new temporary file in the folder of `finalPath` and flushes it to disk.
- * Returns the temporary path; the caller renames it into place or removes it.
+ * Returns the temporary path; the caller renames it into place or removes it. On failure nothing
+ * is left behind and StorageWriteError names the file and the cause (ENOSPC, EROFS ...).
  */
 export async function writeTempFile(finalPath: string, bytes: Uint8Array): Promise<string> {
   const dir = path.dirname(finalPath);
-  await fs.mkdir(dir, { recursive: true });
-  const tempPath = path.join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}.tmp`);
-  const handle = await fs.open(tempPath, 'wx', 0o644);
+  try {
+    await fs.mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw storageError(dir, 'mkdir', error);
+  }
+  const tempPath = path.join(dir, tempFileName());
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(tempPath, 'wx', 0o644);
+  } catch (error) {
+    throw storageError(finalPath, 'open', error);
+  }
   try {
     await handle.writeFile(bytes);
     await handle.sync();
-  } catch (error) {
     await handle.close();
+  } catch (error) {
+    // The write error is the one to report; a failing close after it adds nothing.
+    await handle.close().catch(() => undefined);
     await removeQuietly(tempPath);
-    throw error;
+    throw storageError(finalPath, 'write', error);
   }
-  await handle.close();
   return tempPath;
 }
 
 /** Renames a flushed temporary file to its final name and flushes the folder entry. */
 export async function commitTempFile(tempPath: string, finalPath: string): Promise<void> {
-  await fs.mkdir(path.dirname(finalPath), { recursive: true });
-  await fs.rename(tempPath, finalPath);
-  await syncDirectory(path.dirname(finalPath));
+  try {
+    await fs.mkdir(path.dirname(finalPath), { recursive: true });
+    await fs.rename(tempPath, finalPath);
+    await syncDirectory(path.dirname(finalPath));
+  } catch (error) {
+    throw storageError(finalPath, 'rename', error);
+  }
 }
 
 /** Writes `bytes` to `finalPath` atomically: temporary name, flush, rename, folder flush. */
