@@ -4,6 +4,7 @@ import type { ActivityDeps } from './deps';
 import { finalizeSourceActivities } from './finalize-source';
 import { importFilesActivities } from './import-files';
 import { listFilesActivities } from './list-files';
+import { opsActivities } from './ops';
 
 export type { ActivityDeps } from './deps';
 
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...importFilesActivities(deps),
     ...deidentifyActivities(deps),
     ...finalizeSourceActivities(deps),
+    ...opsActivities(deps),
   };
 }
 

@@ -9,7 +9,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # dcmtk, dicom3tools, libgdcm-tools and orthanc are the DICOM tools of the project and its tests.
 # python3-venv creates the virtual environment of the Temporal CLI.
 readonly APT_PACKAGES=(
-  dcmtk dicom3tools libgdcm-tools orthanc docker-compose python3 python3-venv
+  dcmtk dicom3tools libgdcm-tools orthanc docker-compose python3 python3-venv chromium
 )
 
 log() { echo "setup: $*" >&2; }

@@ -83,6 +83,7 @@ export type BatchPhase =
   | 'starting'
   | 'listing'
   | 'importing'
+  | 'waiting'
   | 'closing'
   | 'deidentifying'
   | 'finishing'
@@ -99,6 +100,10 @@ export interface ImportProgress {
   conflicts: number;
   skipped: number;
   failed: number;
+  /** Warnings so far: an estimate while importing, the batch's warning figure once closed. */
+  warningCount: number;
+  /** Files that failed after their retries, as far as the workflow has listed them. */
+  failedFiles: FailedFile[];
 }
 
 export interface ImportBatchResult {
@@ -107,4 +112,31 @@ export interface ImportBatchResult {
   figures: BatchFigures;
   deidentify?: DeidentifyResult;
   source: FinalizeSourceResult;
+}
+
+/** A file of a delivery that could not be imported, and why. */
+export interface FailedFile {
+  ordinal: number;
+  relativePath: string;
+  reason: string | null;
+}
+
+export interface FailedFilesResult {
+  /** Every failed file of the delivery. */
+  count: number;
+  /** The first failed files by ordinal, at most the limit asked for. */
+  files: FailedFile[];
+}
+
+export interface ResetFailedFilesResult {
+  /** Ordinals of the files set back to pending, ascending. */
+  ordinals: number[];
+}
+
+/**
+ * Payload of the `decide` signal, sent while an import waits for an operator: `retry` sets the
+ * failed files back to pending and imports them again, `skip` closes the batch with them failed.
+ */
+export interface ImportDecision {
+  action: 'retry' | 'skip';
 }

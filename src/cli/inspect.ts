@@ -30,7 +30,12 @@ export interface InspectEntry {
 export async function inspectFiles(paths: string[]): Promise<InspectEntry[]> {
   const entries: InspectEntry[] = [];
   for (const file of paths) {
-    const result = await parseDicomFile(file);
+    let result;
+    try {
+      result = await parseDicomFile(file);
+    } catch (error) {
+      throw new Error(`${file} could not be read: ${(error as Error).message}`);
+    }
     if (result.outcome === 'skip') {
       entries.push({ path: file, outcome: 'skip', reason: result.reason });
       continue;

@@ -1,13 +1,21 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { NativeConnection } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { openDatabaseForCommand } from '../db/open';
+import { BATCH_STATUSES } from '../db/schema';
+import { installRuntimeLogger } from '../temporal/runtime-logger';
 import { createWorker } from '../temporal/worker';
-import { runImport, runList, runStatus } from './batches';
+import { type BatchFilter, parseDateOption, parseStatusOption } from './batch-filters';
+import { runList } from './batches';
+import { runImport } from './import';
 import { runInspect } from './inspect';
+import { runPseudonyms } from './pseudonyms';
+import { runReport } from './report';
+import { runRetry } from './retry';
 import { commandContext, shutdownSignal } from './runtime';
 import { runStart } from './start';
+import { runStatus } from './status';
 import { watchDataDir } from './watch';
 
 function port(value: string): number {
@@ -16,6 +24,26 @@ function port(value: string): number {
     throw new InvalidArgumentError(`${value} is not a TCP port number`);
   }
   return parsed;
+}
+
+/** Adds the `--status`, `--since` and `--until` filters of `list` and `report`. */
+function withBatchFilters(command: Command): Command {
+  return command
+    .option(
+      '--status <status>',
+      `only batches with this status (${BATCH_STATUSES.join(', ')})`,
+      parseStatusOption,
+    )
+    .option(
+      '--since <date>',
+      'only batches started at or after this day (YYYY-MM-DD, UTC) or ISO 8601 time',
+      parseDateOption,
+    )
+    .option(
+      '--until <date>',
+      'only batches started before this day (YYYY-MM-DD, UTC) or ISO 8601 time',
+      parseDateOption,
+    );
 }
 
 const program = new Command()
@@ -45,6 +73,7 @@ program
   .description('run a worker: the import and deidentify workflows and their activities')
   .action(async () => {
     const { config, log } = commandContext('worker');
+    installRuntimeLogger(log);
     const database = await openDatabaseForCommand(config);
     try {
       const connection = await NativeConnection.connect({ address: config.temporalAddress });
@@ -104,18 +133,37 @@ program
 
 program
   .command('status')
-  .description('show the status, figures and last messages of one batch')
+  .description('show the phase, figures, last errors and Temporal UI link of one batch')
   .argument('<folder>', 'batch (folder) name')
   .action(async (folder: string) => {
     await runStatus(commandContext('status'), folder);
   });
 
-program
-  .command('list')
-  .description('list batches')
+withBatchFilters(program.command('list'))
+  .description('list batches, newest first')
   .option('--json', 'print a JSON array of batches')
-  .action(async (options: { json?: boolean }) => {
+  .action(async (options: BatchFilter & { json?: boolean }) => {
     await runList(commandContext('list'), options);
+  });
+
+program
+  .command('retry')
+  .description(
+    'retry a batch: send the retry decision when its import waits on failed files, ' +
+      'or start a new import when the last one ended with errors or failed',
+  )
+  .argument('<folder>', 'batch (folder) name')
+  .action(async (folder: string) => {
+    await runRetry(commandContext('retry'), folder);
+  });
+
+withBatchFilters(program.command('report'))
+  .description(
+    'print one row per batch: name, status, images, series, bytes, start, finish, seconds, warnings',
+  )
+  .addOption(new Option('--format <format>', 'output format').choices(['tsv']).default('tsv'))
+  .action(async (options: BatchFilter & { format: 'tsv' }) => {
+    await runReport(commandContext('report'), options);
   });
 
 program
@@ -127,10 +175,38 @@ program
     await runInspect(paths, options);
   });
 
+program
+  .command('pseudonyms')
+  .description(
+    'print the pseudonym and date offset of each original PatientID; the output contains ' +
+      'patient identifiers, so run it only as a user authorized to see them',
+  )
+  .option('--patient-id <id>', 'only the patient with this original PatientID')
+  .option('--pseudonym <pseudonym>', 'only the patient with this pseudonym')
+  .option('--json', 'print a JSON array')
+  .action(async (options: { patientId?: string; pseudonym?: string; json?: boolean }) => {
+    await runPseudonyms(commandContext('pseudonyms'), options);
+  });
+
+/**
+ * One line with the error and its causes. A failed database query keeps the SQL in its message, so
+ * for those the cause (such as a refused connection) replaces it.
+ */
+function describeError(error: Error): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current instanceof Error && depth < 5; depth += 1) {
+    const message = current.message.startsWith('Failed query:') ? 'database query failed' : current.message;
+    parts.push(message.split('\n')[0] ?? message);
+    current = current.cause;
+  }
+  return parts.join(': ');
+}
+
 program.parseAsync(process.argv).then(
   () => process.exit(process.exitCode ?? 0),
   (error: Error) => {
-    process.stderr.write(`dicom-import: ${error.message}\n`);
+    process.stderr.write(`dicom-import: ${describeError(error)}\n`);
     process.exit(1);
   },
 );

@@ -5,8 +5,10 @@ import { NativeConnection } from '@temporalio/worker';
 import { type DatabaseHandle, openPglite, openPostgres } from '../db/client';
 import { embeddedServerFile, lockEmbedded, pgliteDataDir } from '../db/open';
 import { startDevServer } from '../temporal/dev-server';
+import { installRuntimeLogger } from '../temporal/runtime-logger';
+import { DEV_SERVER_SEARCH_ATTRIBUTES } from '../temporal/search-attributes';
 import { createWorker } from '../temporal/worker';
-import { type CommandContext, shutdownSignal } from './runtime';
+import { type CommandContext, type RunningStartInfo, runningStartFile, shutdownSignal } from './runtime';
 import { watchDataDir } from './watch';
 
 export interface StartOptions {
@@ -35,12 +37,14 @@ export async function runStart({ config, log }: CommandContext, options: StartOp
     }
   };
 
+  installRuntimeLogger(log);
   try {
     const server = await startDevServer({
       stateDir: config.stateDir,
       port: options.port,
       uiPort: options.uiPort,
       namespace: config.temporalNamespace,
+      searchAttributes: DEV_SERVER_SEARCH_ATTRIBUTES,
       log: (msg, meta) => log.info(meta ?? {}, msg),
     });
     stopping.push(() => server.stop());
@@ -65,6 +69,15 @@ export async function runStart({ config, log }: CommandContext, options: StartOp
     const watcher = watchDataDir(runConfig, client, log);
     stopping.push(() => watcher.close());
     await watcher.ready;
+
+    const startFile = runningStartFile(config);
+    const startInfo: RunningStartInfo = {
+      pid: process.pid,
+      temporalAddress: server.address,
+      temporalUiUrl: server.uiUrl,
+    };
+    fs.writeFileSync(startFile, JSON.stringify(startInfo));
+    stopping.push(async () => fs.rmSync(startFile, { force: true }));
 
     process.stdout.write(
       [

@@ -14,11 +14,9 @@ export function watchDataDir(config: Config, client: Client, log: Logger): Watch
     log,
     async trigger(name, reason) {
       const result = await startImport(client, config, name, path.join(config.dataDir, name));
-      if (result.started) {
-        log.info({ folder: name, reason, workflowId: result.workflowId, runId: result.runId }, 'import started');
-      } else {
-        log.info({ folder: name, reason, workflowId: result.workflowId }, 'import already running');
-      }
+      const fields = { batchName: name, workflowId: result.workflowId, reason };
+      if (result.started) log.info({ ...fields, runId: result.runId }, 'import started');
+      else log.info(fields, 'import already running');
     },
   });
 }

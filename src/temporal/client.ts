@@ -1,6 +1,7 @@
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Config } from '../config';
 import type { ImportBatchInput } from '../../workflows/types';
+import { BATCH_NAME, BATCH_STATUS } from './search-attributes';
 import { importWorkflowId } from './workflow-ids';
 
 export interface TemporalClient {
@@ -10,7 +11,15 @@ export interface TemporalClient {
 
 /** Connects a Temporal client to TEMPORAL_ADDRESS. */
 export async function connectClient(config: Config): Promise<TemporalClient> {
-  const connection = await Connection.connect({ address: config.temporalAddress });
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address: config.temporalAddress });
+  } catch (error) {
+    throw new Error(
+      `Temporal at ${config.temporalAddress} not reachable (${(error as Error).message}); ` +
+        'start it, or set TEMPORAL_ADDRESS',
+    );
+  }
   const client = new Client({ connection, namespace: config.temporalNamespace });
   return { client, close: () => connection.close() };
 }
@@ -46,6 +55,14 @@ export async function startImport(
       args: [input],
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      typedSearchAttributes: [
+        { key: BATCH_NAME, value: batchName },
+        { key: BATCH_STATUS, value: 'PROCESSING' },
+      ],
+      staticSummary: `Import of batch ${batchName}`,
+      staticDetails:
+        `Folder ${folderPath}, ${input.chunkSize} files per activity, ` +
+        `${input.concurrency} activities at once`,
     });
     return { workflowId, runId: handle.firstExecutionRunId, started: true };
   } catch (error) {
@@ -54,4 +71,16 @@ export async function startImport(
     }
     throw error;
   }
+}
+
+/** Base address of the Temporal UI: TEMPORAL_UI_URL, or the dev server's UI on TEMPORAL_UI_PORT. */
+export function temporalUiUrl(config: Config): string {
+  const base = config.temporalUiUrl ?? `http://127.0.0.1:${config.temporalUiPort}`;
+  return base.replace(/\/+$/, '');
+}
+
+/** Address of one workflow's page in the Temporal UI. */
+export function workflowUiLink(config: Config, workflowId: string): string {
+  const namespace = encodeURIComponent(config.temporalNamespace);
+  return `${temporalUiUrl(config)}/namespaces/${namespace}/workflows/${encodeURIComponent(workflowId)}`;
 }

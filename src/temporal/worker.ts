@@ -1,7 +1,18 @@
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import type { Context as ActivityContext } from '@temporalio/activity';
+import {
+  type ActivityInboundCallsInterceptor,
+  NativeConnection,
+  Runtime,
+  Worker,
+  bundleWorkflowCode,
+  type WorkflowBundle,
+} from '@temporalio/worker';
 import { createActivities } from '../../activities';
+import { redactQueryErrors } from '../importer/query-errors';
+import { sweepStorage } from '../storage/temp-files';
 import type { Config } from '../config';
 import type { Database } from '../db/client';
+import { registerSearchAttributes } from './register-search-attributes';
 
 let bundle: Promise<WorkflowBundle> | undefined;
 
@@ -23,16 +34,47 @@ export interface WorkerOptions {
   namespace?: string;
 }
 
-/** Creates a worker that runs the import and deidentify workflows and all activities. */
+/** Logs each repeated attempt of an activity; the SDK itself logs failed attempts at WARN. */
+function logRetries(context: ActivityContext): { inbound: ActivityInboundCallsInterceptor } {
+  return {
+    inbound: {
+      async execute(input, next) {
+        const { attempt, activityType } = context.info;
+        if (attempt > 1) context.log.info('activity retry', { activityType, attempt });
+        return next(input);
+      },
+    },
+  };
+}
+
+/**
+ * Creates a worker that runs the import and deidentify workflows and all activities. Adds the
+ * import workflow's search attributes to the namespace first, when they are missing.
+ */
 export async function createWorker(options: WorkerOptions): Promise<Worker> {
   const connection =
     options.connection ?? (await NativeConnection.connect({ address: options.config.temporalAddress }));
+  const namespace = options.namespace ?? options.config.temporalNamespace;
+  const registered = await registerSearchAttributes(connection.operatorService, namespace);
+  if (registered.added.length > 0) {
+    Runtime.instance().logger.info('search attributes added', { namespace, added: registered.added });
+  }
+
+  // Temporary files of writers that died (a killed worker) are removed before new work starts.
+  const swept = await sweepStorage(options.config);
+  if (swept.length > 0) {
+    Runtime.instance().logger.info('stale temporary files removed', { files: swept.length });
+  }
+
   return Worker.create({
     connection,
-    namespace: options.namespace ?? options.config.temporalNamespace,
+    namespace,
     taskQueue: options.taskQueue ?? options.config.taskQueue,
     workflowBundle: await workflowBundle(),
     activities: createActivities({ db: options.db, config: options.config }),
+    // Drizzle's query errors list the query parameters, header values included: never let them
+    // reach a workflow history or a log.
+    interceptors: { activity: [logRetries, redactQueryErrors] },
     maxConcurrentActivityTaskExecutions: options.config.workerMaxActivities,
     shutdownGraceTime: '10s',
   });
