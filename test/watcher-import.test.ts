@@ -96,9 +96,9 @@ test('second trigger finds running import', async () => {
   await database.truncate();
   const dirs = createTestDirs();
   try {
-    const { worker, config } = await testWorker(env, dirs.config, database.handle.db);
-    const folder = path.join(config.dataDir, 'Z');
+    const folder = path.join(dirs.config.dataDir, 'Z');
     copyCorpusFolder('studies/TINY_ALPHA', folder);
+    const { worker, config } = await testWorker(env, dirs.config, database.handle.db);
     await worker.runUntil(async () => {
       const results = await Promise.all([
         startImport(env.client, config, 'Z', folder),

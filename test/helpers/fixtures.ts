@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../src/config';
 
-/** The shared corpus of real DICOM files, read in place. */
-export const CORPUS = path.resolve(__dirname, '../../../shared/dicom');
+/** The corpus of real DICOM files, read in place: DICOM_CORPUS_DIR, or `shared/dicom` beside the checkout. */
+export const CORPUS = process.env.DICOM_CORPUS_DIR ?? path.resolve(__dirname, '../../../shared/dicom');
 
 export interface ManifestEntry {
   path: string;
