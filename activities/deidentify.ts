@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Context, heartbeat, log } from '@temporalio/activity';
-import { eq, sql } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
 import { recordMessage } from '../src/db/messages';
 import { batches, deidImages, images, series, studies } from '../src/db/schema';
 import { batchIdentifiers } from '../src/deid/batch-identifiers';
@@ -13,7 +13,7 @@ import {
   type SourceImage,
 } from '../src/deid/deidentify';
 import type { Identifiers } from '../src/deid/identifiers';
-import { pseudonymFor, uidSecret } from '../src/deid/patients';
+import { type PatientPseudonym, pseudonymFor, uidSecret } from '../src/deid/patients';
 import { loadDeidProfile } from '../src/deid/profile-config';
 import { releaseVerified } from '../src/deid/release';
 import { sha256Hex } from '../src/importer/store-image';
@@ -24,12 +24,31 @@ import type { ActivityDeps } from './deps';
 type ImageRow = typeof images.$inferSelect;
 type Outcome = keyof DeidentifyResult | 'done';
 
-interface ImageRun {
+/** What one activity run (one page) shares between its images. */
+interface PageRun {
   ref: DeliveryRef;
-  image: ImageRow;
   secret: Buffer;
   batch: Identifiers;
+  /** Pseudonyms looked up in this run, keyed by PatientID and IssuerOfPatientID. */
+  patients: Map<string, PatientPseudonym>;
+  /** Pseudonyms whose own values were already dropped from `batch`. */
+  dropped: Set<string>;
+  /** Rows of released images whose files are in place, inserted together. */
+  released: (typeof deidImages.$inferInsert)[];
 }
+
+interface ImageRun extends PageRun {
+  image: ImageRow;
+}
+
+interface PageImage {
+  image: ImageRow;
+  PatientID: string;
+  done: boolean;
+}
+
+/** Rows per insert statement, well below the limit of 65535 bind parameters. */
+const INSERT_ROWS = 1000;
 
 export function deidentifyActivities({ db, config }: ActivityDeps) {
   // Read once per worker, so an invalid profile stops the worker at start with the file's name.
@@ -45,43 +64,53 @@ export function deidentifyActivities({ db, config }: ActivityDeps) {
     return rowsOf<{ image_id: number | string }>(result).map((row) => Number(row.image_id));
   }
 
-  async function deidentifyImage(
-    ref: DeliveryRef,
-    imageId: number,
-    secret: Buffer,
-    batch: Identifiers,
-  ): Promise<Outcome> {
-    const [already] = await db
-      .select({ status: deidImages.status })
-      .from(deidImages)
-      .where(eq(deidImages.imageId, imageId));
-    if (already) return 'done';
-
-    const [row] = await db
-      .select({ image: images, PatientID: studies.PatientID })
+  /** The page's images in id order, with their PatientID and whether they were done before. */
+  async function pageImages(input: DeidentifyChunkInput): Promise<PageImage[]> {
+    const ids = await batchImageIds(input);
+    if (ids.length === 0) return [];
+    const rows = await db
+      .select({ image: images, PatientID: studies.PatientID, doneId: deidImages.imageId })
       .from(images)
       .innerJoin(series, eq(series.id, images.seriesId))
       .innerJoin(studies, eq(studies.id, series.studyId))
-      .where(eq(images.id, imageId));
-    if (!row) throw new Error(`image ${imageId} not found`);
-    const run: ImageRun = { ref, image: row.image, secret, batch };
+      .leftJoin(deidImages, eq(deidImages.imageId, images.id))
+      .where(inArray(images.id, ids));
+    const byId = new Map(rows.map((row) => [row.image.id, row]));
+    return ids.map((imageId) => {
+      const row = byId.get(imageId);
+      if (!row) throw new Error(`image ${imageId} not found`);
+      return { image: row.image, PatientID: row.PatientID, done: row.doneId !== null };
+    });
+  }
 
-    const bytes = await fs.readFile(path.join(config.mediaDir, run.image.mediaPath));
-    if (sha256Hex(bytes) !== run.image.sha256) {
-      return fail(run, null, `media copy ${run.image.mediaPath} no longer matches its SHA-256`);
+  async function patientOf(
+    page: PageRun,
+    PatientID: string,
+    IssuerOfPatientID: string,
+  ): Promise<PatientPseudonym> {
+    const key = JSON.stringify([PatientID, IssuerOfPatientID]);
+    const cached = page.patients.get(key);
+    if (cached) return cached;
+    const patient = await pseudonymFor(db, PatientID, IssuerOfPatientID, config.dateShiftMaxDays);
+    page.patients.set(key, patient);
+    return patient;
+  }
+
+  async function deidentifyImage(page: PageRun, { image, PatientID, done }: PageImage) {
+    if (done) return 'done';
+    const run: ImageRun = { ...page, image };
+
+    const bytes = await fs.readFile(path.join(config.mediaDir, image.mediaPath));
+    if (sha256Hex(bytes) !== image.sha256) {
+      return fail(run, null, `media copy ${image.mediaPath} no longer matches its SHA-256`);
     }
     let source: SourceImage;
     try {
       source = readSourceImage(bytes);
     } catch (error) {
-      return fail(run, null, `media copy ${run.image.mediaPath}: ${(error as Error).message}`);
+      return fail(run, null, `media copy ${image.mediaPath}: ${(error as Error).message}`);
     }
-    const patient = await pseudonymFor(
-      db,
-      row.PatientID,
-      source.IssuerOfPatientID,
-      config.dateShiftMaxDays,
-    );
+    const patient = await patientOf(page, PatientID, source.IssuerOfPatientID);
 
     const burnedIn = burnedInReason(source, profile);
     if (burnedIn !== undefined) {
@@ -91,10 +120,18 @@ export function deidentifyActivities({ db, config }: ActivityDeps) {
     return writeOutput(run, source, patient);
   }
 
+  /** Inserts the rows of released images; their files are already in place. */
+  async function insertReleased(page: PageRun): Promise<void> {
+    while (page.released.length > 0) {
+      const rows = page.released.splice(0, INSERT_ROWS);
+      await db.insert(deidImages).values(rows).onConflictDoNothing();
+    }
+  }
+
   async function writeOutput(
     run: ImageRun,
     source: SourceImage,
-    patient: { id: number; pseudonym: string; dateOffsetDays: number },
+    patient: PatientPseudonym,
   ): Promise<Outcome> {
     let output;
     try {
@@ -114,7 +151,11 @@ export function deidentifyActivities({ db, config }: ActivityDeps) {
       output.SeriesInstanceUID,
       `${output.SOPInstanceUID}.dcm`,
     );
-    dropOwnValues(run.batch, patient.pseudonym);
+    // Dropping is idempotent, so once per pseudonym and run gives the same set.
+    if (!run.dropped.has(patient.pseudonym)) {
+      dropOwnValues(run.batch, patient.pseudonym);
+      run.dropped.add(patient.pseudonym);
+    }
     dropOwnValues(output.identifiers, patient.pseudonym);
     const finalPath = path.join(config.deidDir, relative);
     const release = await releaseVerified(finalPath, output.bytes, [output.identifiers, run.batch]);
@@ -130,19 +171,16 @@ export function deidentifyActivities({ db, config }: ActivityDeps) {
       return 'held';
     }
 
-    await db
-      .insert(deidImages)
-      .values({
-        imageId: run.image.id,
-        batchId: run.ref.batchId,
-        patientId: patient.id,
-        status: 'released',
-        path: relative,
-        SOPInstanceUID: output.SOPInstanceUID,
-        size: output.bytes.length,
-        sha256: sha256Hex(output.bytes),
-      })
-      .onConflictDoNothing();
+    run.released.push({
+      imageId: run.image.id,
+      batchId: run.ref.batchId,
+      patientId: patient.id,
+      status: 'released',
+      path: relative,
+      SOPInstanceUID: output.SOPInstanceUID,
+      size: output.bytes.length,
+      sha256: sha256Hex(output.bytes),
+    });
     return 'released';
   }
 
@@ -213,16 +251,31 @@ export function deidentifyActivities({ db, config }: ActivityDeps) {
      * an earlier batch) are left as they are, so retries and re-deliveries write nothing twice.
      */
     async deidentifyImages(input: DeidentifyChunkInput): Promise<DeidentifyResult> {
-      const secret = await uidSecret(db, config.deidSecret);
-      const batch = await batchIdentifiers(db, input.deliveryId);
+      const page: PageRun = {
+        ref: input,
+        secret: await uidSecret(db, config.deidSecret),
+        batch: await batchIdentifiers(db, input.deliveryId),
+        patients: new Map(),
+        dropped: new Set(),
+        released: [],
+      };
       const result: DeidentifyResult = { released: 0, held: 0, failed: 0 };
-      for (const imageId of await batchImageIds(input)) {
-        const signal = Context.current().cancellationSignal;
-        if (signal.aborted) throw signal.reason ?? new Error('deidentify activity cancelled');
-        const outcome = await deidentifyImage(input, imageId, secret, batch);
-        if (outcome !== 'done') result[outcome] += 1;
-        heartbeat({ imageId });
+      try {
+        for (const item of await pageImages(input)) {
+          const signal = Context.current().cancellationSignal;
+          if (signal.aborted) throw signal.reason ?? new Error('deidentify activity cancelled');
+          const outcome = await deidentifyImage(page, item);
+          if (outcome !== 'done') result[outcome] += 1;
+          heartbeat({ imageId: item.image.id });
+        }
+      } catch (error) {
+        // The released files are in place: record them, so a retry leaves them as they are.
+        await insertReleased(page).catch((insertError: unknown) => {
+          throw new AggregateError([error, insertError], 'deidentify page failed twice');
+        });
+        throw error;
       }
+      await insertReleased(page);
       return result;
     },
 

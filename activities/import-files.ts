@@ -121,7 +121,7 @@ export function importFilesActivities({ db, config }: ActivityDeps) {
     return 'duplicates';
   }
 
-  /** True when another file of this delivery already holds the image. */
+  /** True when another file of this delivery already stored the image. */
   async function sameDelivery(input: ImportChunkInput, imageId: number, fileId: number) {
     const [other] = await db
       .select({ id: deliveryFiles.id })

@@ -4,7 +4,7 @@
 export interface ImportBatchInput {
   /** Name of the finished folder: the batch key. */
   batchName: string;
-  /** Absolute path of the folder as the worker sees it. */
+  /** Absolute path of the folder on the worker's host. */
   folderPath: string;
   /** Files per import activity. */
   chunkSize?: number;
@@ -74,7 +74,7 @@ export interface DeidentifyResult {
 
 export interface FinalizeSourceResult {
   action: 'removed' | 'renamed' | 'kept' | 'missing';
-  /** Folder that holds the files left for a person to look at, when `action` is `renamed`. */
+  /** Folder containing the files left for a person to look at, when `action` is `renamed`. */
   errorFolder?: string;
   keptFiles: number;
 }

@@ -189,7 +189,7 @@ program
   });
 
 /**
- * One line with the error and its causes. A failed database query keeps the SQL in its message, so
+ * Formats an error and its causes as one line. A failed database query keeps the SQL in its message, so
  * for those the cause (such as a refused connection) replaces it.
  */
 function describeError(error: Error): string {

@@ -57,7 +57,7 @@ function portOpen(host: string, port: number): Promise<boolean> {
   });
 }
 
-/** Returns the embedded database server of a running `start`, if one answers. */
+/** Returns the embedded database server of a running `start`, if its port accepts connections. */
 export async function runningEmbeddedServer(config: Config): Promise<EmbeddedServerInfo | undefined> {
   const info = readJson<EmbeddedServerInfo>(embeddedServerFile(config));
   if (!info || !processAlive(info.pid)) return undefined;
@@ -86,8 +86,8 @@ export function lockEmbedded(config: Config): () => void {
 }
 
 /**
- * Opens the database a command should use: DATABASE_URL when set; else the embedded database served
- * by a running `start`, over its loopback port; else the embedded database's files, under a lock.
+ * Opens the database a command should use. That is DATABASE_URL when set, else the embedded database
+ * of a running `start` over its loopback port, else the embedded database's files under a lock.
  */
 export async function openDatabaseForCommand(config: Config): Promise<DatabaseHandle> {
   if (config.databaseUrl) return openPostgres(config.databaseUrl);

@@ -81,7 +81,7 @@ export async function walkFolder(root: string, options: WalkOptions = {}): Promi
     }
   }
 
-  files.sort((a, b) => (a.relativePath < b.relativePath ? -1 : a.relativePath > b.relativePath ? 1 : 0));
+  files.sort((a, b) => compareCodeUnits(a.relativePath, b.relativePath));
   return { files, problems };
 }
 
@@ -141,4 +141,11 @@ async function describeLink(root: string, relative: string, dataDir?: string): P
 function isInside(folder: string, candidate: string): boolean {
   const relative = path.relative(folder, candidate);
   return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+}
+
+/** Orders strings by UTF-16 code units, which is stable across locales, unlike localeCompare. */
+function compareCodeUnits(a: string, b: string): number {
+  if (a < b) return -1;
+  if (a > b) return 1;
+  return 0;
 }
