@@ -1,10 +1,14 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Context, heartbeat, log } from '@temporalio/activity';
-import { eq, inArray, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { recordMessage } from '../src/db/messages';
-import { batches, deidImages, images, series, studies } from '../src/db/schema';
-import { batchIdentifiers } from '../src/deid/batch-identifiers';
+import { batches, deidImages } from '../src/db/schema';
+import {
+  type PageImage,
+  batchIdentifiers,
+  deliveryImagePage,
+} from '../src/deid/batch-identifiers';
 import { burnedInReason } from '../src/deid/burned-in';
 import {
   deidentify,
@@ -21,30 +25,21 @@ import type { DeidentifyChunkInput, DeidentifyResult, DeliveryRef } from '../wor
 import { rowsOf } from './batch';
 import type { ActivityDeps } from './deps';
 
-type ImageRow = typeof images.$inferSelect;
 type Outcome = keyof DeidentifyResult | 'done';
 
-/** What one activity run (one page) shares between its images. */
+/** State shared by the images of one activity run, which is one page. */
 interface PageRun {
   ref: DeliveryRef;
   secret: Buffer;
   batch: Identifiers;
   /** Pseudonyms looked up in this run, keyed by PatientID and IssuerOfPatientID. */
   patients: Map<string, PatientPseudonym>;
-  /** Pseudonyms whose own values were already dropped from `batch`. */
-  dropped: Set<string>;
   /** Rows of released images whose files are in place, inserted together. */
   released: (typeof deidImages.$inferInsert)[];
 }
 
 interface ImageRun extends PageRun {
-  image: ImageRow;
-}
-
-interface PageImage {
-  image: ImageRow;
-  PatientID: string;
-  done: boolean;
+  image: PageImage['image'];
 }
 
 /** Rows per insert statement, well below the limit of 65535 bind parameters. */
@@ -53,35 +48,6 @@ const INSERT_ROWS = 1000;
 export function deidentifyActivities({ db, config }: ActivityDeps) {
   // Read once per worker, so an invalid profile stops the worker at start with the file's name.
   const profile = loadDeidProfile(config.deidProfileFile);
-
-  async function batchImageIds(input: DeidentifyChunkInput): Promise<number[]> {
-    const result = await db.execute<{ image_id: number | string }>(sql`
-      select distinct image_id from delivery_files
-      where delivery_id = ${input.deliveryId} and status in ('imported', 'duplicate')
-      order by image_id
-      offset ${input.offset} limit ${input.limit}
-    `);
-    return rowsOf<{ image_id: number | string }>(result).map((row) => Number(row.image_id));
-  }
-
-  /** The page's images in id order, with their PatientID and whether they were done before. */
-  async function pageImages(input: DeidentifyChunkInput): Promise<PageImage[]> {
-    const ids = await batchImageIds(input);
-    if (ids.length === 0) return [];
-    const rows = await db
-      .select({ image: images, PatientID: studies.PatientID, doneId: deidImages.imageId })
-      .from(images)
-      .innerJoin(series, eq(series.id, images.seriesId))
-      .innerJoin(studies, eq(studies.id, series.studyId))
-      .leftJoin(deidImages, eq(deidImages.imageId, images.id))
-      .where(inArray(images.id, ids));
-    const byId = new Map(rows.map((row) => [row.image.id, row]));
-    return ids.map((imageId) => {
-      const row = byId.get(imageId);
-      if (!row) throw new Error(`image ${imageId} not found`);
-      return { image: row.image, PatientID: row.PatientID, done: row.doneId !== null };
-    });
-  }
 
   async function patientOf(
     page: PageRun,
@@ -96,7 +62,8 @@ export function deidentifyActivities({ db, config }: ActivityDeps) {
     return patient;
   }
 
-  async function deidentifyImage(page: PageRun, { image, PatientID, done }: PageImage) {
+  async function deidentifyImage(page: PageRun, item: PageImage): Promise<Outcome> {
+    const { image, PatientID, done } = item;
     if (done) return 'done';
     const run: ImageRun = { ...page, image };
 
@@ -120,7 +87,7 @@ export function deidentifyActivities({ db, config }: ActivityDeps) {
     return writeOutput(run, source, patient);
   }
 
-  /** Inserts the rows of released images; their files are already in place. */
+  /** Inserts the rows of released images, whose files are already in place. */
   async function insertReleased(page: PageRun): Promise<void> {
     while (page.released.length > 0) {
       const rows = page.released.splice(0, INSERT_ROWS);
@@ -151,11 +118,7 @@ export function deidentifyActivities({ db, config }: ActivityDeps) {
       output.SeriesInstanceUID,
       `${output.SOPInstanceUID}.dcm`,
     );
-    // Dropping is idempotent, so once per pseudonym and run gives the same set.
-    if (!run.dropped.has(patient.pseudonym)) {
-      dropOwnValues(run.batch, patient.pseudonym);
-      run.dropped.add(patient.pseudonym);
-    }
+    dropOwnValues(run.batch, patient.pseudonym);
     dropOwnValues(output.identifiers, patient.pseudonym);
     const finalPath = path.join(config.deidDir, relative);
     const release = await releaseVerified(finalPath, output.bytes, [output.identifiers, run.batch]);
@@ -184,6 +147,18 @@ export function deidentifyActivities({ db, config }: ActivityDeps) {
     return 'released';
   }
 
+  async function insertUnreleased(
+    run: ImageRun,
+    patientId: number | null,
+    status: 'held' | 'failed',
+    reason: string,
+  ): Promise<void> {
+    await db
+      .insert(deidImages)
+      .values({ imageId: run.image.id, batchId: run.ref.batchId, patientId, status, reason })
+      .onConflictDoNothing();
+  }
+
   async function hold(
     run: ImageRun,
     patientId: number,
@@ -191,16 +166,7 @@ export function deidentifyActivities({ db, config }: ActivityDeps) {
     level: 'warning' | 'error',
     code: string,
   ): Promise<void> {
-    await db
-      .insert(deidImages)
-      .values({
-        imageId: run.image.id,
-        batchId: run.ref.batchId,
-        patientId,
-        status: 'held',
-        reason,
-      })
-      .onConflictDoNothing();
+    await insertUnreleased(run, patientId, 'held', reason);
     await recordMessage(db, {
       batchId: run.ref.batchId,
       deliveryId: run.ref.deliveryId,
@@ -212,16 +178,7 @@ export function deidentifyActivities({ db, config }: ActivityDeps) {
   }
 
   async function fail(run: ImageRun, patientId: number | null, reason: string): Promise<'failed'> {
-    await db
-      .insert(deidImages)
-      .values({
-        imageId: run.image.id,
-        batchId: run.ref.batchId,
-        patientId,
-        status: 'failed',
-        reason,
-      })
-      .onConflictDoNothing();
+    await insertUnreleased(run, patientId, 'failed', reason);
     await recordMessage(db, {
       batchId: run.ref.batchId,
       deliveryId: run.ref.deliveryId,
@@ -256,12 +213,11 @@ export function deidentifyActivities({ db, config }: ActivityDeps) {
         secret: await uidSecret(db, config.deidSecret),
         batch: await batchIdentifiers(db, input.deliveryId),
         patients: new Map(),
-        dropped: new Set(),
         released: [],
       };
       const result: DeidentifyResult = { released: 0, held: 0, failed: 0 };
       try {
-        for (const item of await pageImages(input)) {
+        for (const item of await deliveryImagePage(db, input)) {
           const signal = Context.current().cancellationSignal;
           if (signal.aborted) throw signal.reason ?? new Error('deidentify activity cancelled');
           const outcome = await deidentifyImage(page, item);
@@ -271,7 +227,9 @@ export function deidentifyActivities({ db, config }: ActivityDeps) {
       } catch (error) {
         // The released files are in place: record them, so a retry leaves them as they are.
         await insertReleased(page).catch((insertError: unknown) => {
-          throw new AggregateError([error, insertError], 'deidentify page failed twice');
+          const where = `delivery ${input.deliveryId} at offset ${input.offset}`;
+          const reason = `de-identifying ${where} failed, and so did recording its released images`;
+          throw new AggregateError([error, insertError], reason);
         });
         throw error;
       }

@@ -1,5 +1,6 @@
-import { sql } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
+import { deidImages, images, series, studies } from '../db/schema';
 import { addKnownValue, emptyIdentifiers, type Identifiers } from './identifiers';
 
 interface IdentifierRow {
@@ -31,12 +32,57 @@ export async function batchIdentifiers(db: Database, deliveryId: number): Promis
       where delivery_id = ${deliveryId} and status in ('imported', 'duplicate')
     )
   `);
-  const rows = Array.isArray(result) ? result : ((result as { rows?: unknown[] }).rows ?? []);
   const identifiers = emptyIdentifiers();
-  for (const row of rows as IdentifierRow[]) {
+  for (const row of rowsOf<IdentifierRow>(result)) {
     for (const [kind, value] of Object.entries(row)) {
       if (typeof value === 'string' && value !== '') addKnownValue(identifiers, kind, value);
     }
   }
   return identifiers;
+}
+
+/** One image of a delivery page, with its study's PatientID. */
+export interface PageImage {
+  image: typeof images.$inferSelect;
+  PatientID: string;
+  /**
+   * True when the image had a deid_images row, from this or an earlier batch, at the page's start.
+   * NOTE: a concurrent run over the same image is not seen, so both write it and one row stays.
+   */
+  done: boolean;
+}
+
+/**
+ * Reads one page of a delivery's images in image id order: `limit` images from `offset`, counted
+ * over the distinct images of its imported and duplicate files.
+ */
+export async function deliveryImagePage(
+  db: Database,
+  page: { deliveryId: number; offset: number; limit: number },
+): Promise<PageImage[]> {
+  const result = await db.execute(sql`
+    select distinct image_id from delivery_files
+    where delivery_id = ${page.deliveryId} and status in ('imported', 'duplicate')
+    order by image_id
+    offset ${page.offset} limit ${page.limit}
+  `);
+  const ids = rowsOf<{ image_id: number | string }>(result).map((row) => Number(row.image_id));
+  if (ids.length === 0) return [];
+  const rows = await db
+    .select({ image: images, PatientID: studies.PatientID, doneId: deidImages.imageId })
+    .from(images)
+    .innerJoin(series, eq(series.id, images.seriesId))
+    .innerJoin(studies, eq(studies.id, series.studyId))
+    .leftJoin(deidImages, eq(deidImages.imageId, images.id))
+    .where(inArray(images.id, ids));
+  const byId = new Map(rows.map((row) => [row.image.id, row]));
+  return ids.map((imageId) => {
+    const row = byId.get(imageId);
+    if (!row) throw new Error(`image ${imageId} of delivery ${page.deliveryId} not found`);
+    return { image: row.image, PatientID: row.PatientID, done: row.doneId !== null };
+  });
+}
+
+function rowsOf<T>(result: unknown): T[] {
+  return (Array.isArray(result) ? result : ((result as { rows?: unknown[] }).rows ?? [])) as T[];
 }

@@ -20,6 +20,11 @@ export const MIN_VALUE_LENGTH = 3;
 /** Shortest identifier searched in binary values and in the raw bytes, to avoid chance matches. */
 export const MIN_BINARY_LENGTH = 6;
 
+/** Binary VRs of bulk data, which carry no identifier that this collection reads. */
+const BULK_VRS = new Set(['OB', 'OW', 'OF', 'OD', 'OL', 'OV']);
+
+const PIXEL_DATA = 0x7fe00010;
+
 /** Numeric VRs, whose short values would match text identifiers only by chance. */
 const NUMERIC_VRS = new Set(['US', 'SS', 'UL', 'SL', 'FL', 'FD', 'AT', 'SV', 'UV']);
 
@@ -68,6 +73,10 @@ export function collectIdentifiers(
     if (!element.value || element.items) continue;
 
     const vr = element.vr ?? vrOf(element.tag);
+    // Bulk binary values (pixel data above all) feed none of the branches below: decoding them
+    // as text only costs time.
+    const bulk = element.tag === PIXEL_DATA || (vr !== undefined && BULK_VRS.has(vr));
+    if (bulk && !IDENTIFYING_TAGS.has(element.tag)) continue;
     const text = Buffer.from(element.value).toString('latin1').replace(/[\0 ]+$/, '');
     if (vr === 'PN') addPersonName(into, text);
     else if (vr === 'UI') addUids(into, element.tag, text);
