@@ -77,8 +77,15 @@ test('corpus import matches manifest', async () => {
         copyCorpusFiles(remaining, folder);
 
         const result = await importFolder(env, config, `CORPUS${pass}`, folder);
-        assert.notEqual(result.status, 'ERROR', `pass ${pass} status`);
         const db = database.handle.db;
+        assert.equal(result.figures.failedCount, 0, `pass ${pass}: no file failed`);
+        // NOTE: the leak scan holds an image back when a shifted date of one patient equals an
+        // original date in the batch. The offsets are random, so across this many patients and
+        // dates such a hold is possible; this test is about the stored values, so it allows
+        // those holds and no other error.
+        const errors = (await db.select().from(batchMessages)).filter((m) => m.level === 'error');
+        const unexpected = errors.filter((m) => m.code !== 'identifier-found');
+        assert.deepEqual(unexpected.map((m) => m.message), [], `pass ${pass}: errors`);
         const stored = await storedValues(db);
 
         for (const [source, values] of stored) {
