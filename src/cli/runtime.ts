@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type Config, loadConfig } from '../config';
 import { createLogger, type Logger } from '../logger';
+import { processAlive } from '../process-alive';
 
 /** Written by `start` while it runs, so other commands find its Temporal server. */
 export interface RunningStartInfo {
@@ -14,14 +15,6 @@ export function runningStartFile(config: Config): string {
   return path.join(config.stateDir, 'start.json');
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Takes the Temporal address and UI of a running `start` in the same STATE_DIR, unless

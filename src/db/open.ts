@@ -3,6 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Config } from '../config';
 import { type DatabaseHandle, openPglite, openPostgres } from './client';
+import { processAlive } from '../process-alive';
 
 /** Written by `start` while it serves its embedded database on a loopback port. */
 export interface EmbeddedServerInfo {
@@ -23,14 +24,6 @@ function lockFile(config: Config): string {
   return path.join(config.stateDir, 'pglite.lock');
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function readJson<T>(file: string): T | undefined {
   try {

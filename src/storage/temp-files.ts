@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { processAlive } from '../process-alive';
 
 /** Prefix of every temporary file the product writes next to its final name. */
 export const TEMP_PREFIX = '.dicom-import-';
@@ -23,15 +24,6 @@ export function isTempFileName(name: string): boolean {
   return OWNED_NAME.test(name) || ANONYMOUS_NAME.test(name);
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Tests whether a temporary file can no longer be in use: its writer was a process of this host that
