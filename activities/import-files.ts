@@ -14,7 +14,8 @@ import {
 import { absolutePathOf } from '../src/importer/names';
 import { isDataRejection, redactQueryError } from '../src/importer/query-errors';
 import { FileReadError, readRegularFile } from '../src/importer/read-file';
-import { type StoreImageOutcome, storeImage } from '../src/importer/store-image';
+import { type GroupOutcome, storeImageGroup } from '../src/importer/store-group';
+import type { StoreImageInput, StoreImageOutcome } from '../src/importer/store-image';
 import { StorageWriteError } from '../src/storage/files';
 import type { ImportChunkInput, ImportChunkResult } from '../workflows/types';
 import type { ActivityDeps } from './deps';
@@ -22,8 +23,11 @@ import type { ActivityDeps } from './deps';
 type Outcome = keyof ImportChunkResult | 'retry';
 
 export function importFilesActivities({ db, config }: ActivityDeps) {
-  /** Imports one pending file; returns the outcome, or `retry` when it could not be read this time. */
-  async function importOne(input: ImportChunkInput, file: PendingFile): Promise<Outcome> {
+  /**
+   * Reads and parses one pending file. Returns the image to store, or the file's outcome when it
+   * was skipped or failed, or `retry` when it could not be read this time.
+   */
+  async function prepareOne(input: ImportChunkInput, file: PendingFile): Promise<StoreImageInput | Outcome> {
     const absolute = absolutePathOf(input.folderPath, file.relativePath);
     let bytes: Buffer;
     try {
@@ -52,21 +56,34 @@ export function importFilesActivities({ db, config }: ActivityDeps) {
       return 'skipped';
     }
 
-    let outcome: StoreImageOutcome;
-    try {
-      outcome = await storeImage(db, {
-        mediaDir: config.mediaDir,
-        batchId: input.batchId,
-        fileId: file.id,
-        relativePath: file.relativePath,
-        bytes,
-        encoding: parsed.encoding,
-        header: parsed.values,
-      });
-    } catch (error) {
-      return storeFailed(input, file, error);
+    return {
+      mediaDir: config.mediaDir,
+      batchId: input.batchId,
+      fileId: file.id,
+      relativePath: file.relativePath,
+      bytes,
+      encoding: parsed.encoding,
+      header: parsed.values,
+    };
+  }
+
+  /** Stores a group of parsed files and counts each file's outcome into `result`. */
+  async function storeGroup(
+    input: ImportChunkInput,
+    group: Array<{ file: PendingFile; image: StoreImageInput }>,
+    result: ImportChunkResult,
+  ): Promise<void> {
+    const outcomes = await storeImageGroup(
+      db,
+      group.map((entry) => entry.image),
+    );
+    for (const [index, { file }] of group.entries()) {
+      const stored = outcomes[index] as GroupOutcome;
+      const outcome = stored.ok
+        ? await reportStored(input, file, stored.outcome)
+        : await storeFailed(input, file, stored.error);
+      result[outcome as keyof ImportChunkResult] += 1;
     }
-    return reportStored(input, file, outcome);
   }
 
   /**
@@ -161,14 +178,26 @@ export function importFilesActivities({ db, config }: ActivityDeps) {
     const pending = await pendingFiles(input);
     const result: ImportChunkResult = { imported: 0, duplicates: 0, conflicts: 0, skipped: 0, failed: 0 };
     const retry: string[] = [];
+    let group: Array<{ file: PendingFile; image: StoreImageInput }> = [];
+    let groupBytes = 0;
     for (const file of pending) {
       const signal = Context.current().cancellationSignal;
       if (signal.aborted) throw signal.reason ?? new Error('import activity cancelled');
-      const outcome = await importOne(input, file);
-      if (outcome === 'retry') retry.push(file.relativePath);
-      else result[outcome] += 1;
+      const prepared = await prepareOne(input, file);
+      if (prepared === 'retry') retry.push(file.relativePath);
+      else if (typeof prepared === 'string') result[prepared] += 1;
+      else {
+        group.push({ file, image: prepared });
+        groupBytes += prepared.bytes.length;
+      }
+      if (group.length >= config.importGroupFiles || groupBytes >= config.importGroupBytes) {
+        await storeGroup(input, group, result);
+        group = [];
+        groupBytes = 0;
+      }
       heartbeat({ fileId: file.id });
     }
+    if (group.length > 0) await storeGroup(input, group, result);
     if (retry.length > 0) {
       throw ApplicationFailure.retryable(
         `${retry.length} file(s) could not be read and will be retried, first: ${retry[0]}`,

@@ -26,6 +26,8 @@ const schema = z.object({
   SKIPPED_FILES: z.enum(['remove', 'keep']).default('remove'),
   IMPORT_CHUNK_SIZE: positiveInt.default(100),
   IMPORT_CONCURRENCY: positiveInt.default(4),
+  IMPORT_GROUP_FILES: positiveInt.default(32),
+  IMPORT_GROUP_MB: z.coerce.number().positive().default(8),
   FILE_MAX_ATTEMPTS: positiveInt.default(5),
   WORKER_MAX_ACTIVITIES: positiveInt.default(8),
   TEMP_MAX_AGE_MINUTES: z.coerce.number().positive().default(60),
@@ -54,6 +56,10 @@ export interface Config {
   skippedFiles: 'remove' | 'keep';
   importChunkSize: number;
   importConcurrency: number;
+  /** New images stored in one transaction, at most; fewer when `importGroupBytes` is reached first. */
+  importGroupFiles: number;
+  /** File bytes that one import activity holds in memory for a group, at most (the last file may pass it). */
+  importGroupBytes: number;
   fileMaxAttempts: number;
   workerMaxActivities: number;
   /**
@@ -95,6 +101,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     skippedFiles: values.SKIPPED_FILES,
     importChunkSize: values.IMPORT_CHUNK_SIZE,
     importConcurrency: values.IMPORT_CONCURRENCY,
+    importGroupFiles: values.IMPORT_GROUP_FILES,
+    importGroupBytes: Math.round(values.IMPORT_GROUP_MB * 1024 ** 2),
     fileMaxAttempts: values.FILE_MAX_ATTEMPTS,
     workerMaxActivities: values.WORKER_MAX_ACTIVITIES,
     tempMaxAgeMs: Math.round(values.TEMP_MAX_AGE_MINUTES * 60_000),

@@ -4,20 +4,23 @@ import type { Database } from '../../src/db/client';
 import { batches, deliveries, deliveryFiles } from '../../src/db/schema';
 import { parseDicom } from '../../src/dicom/parse';
 import { readRegularFile } from '../../src/importer/read-file';
-import { storeImage } from '../../src/importer/store-image';
+import { storeImageGroup } from '../../src/importer/store-group';
+import type { StoreImageInput } from '../../src/importer/store-image';
 import { walkFolder } from '../../src/importer/walk';
 
 const INSERT_PAGE = 1000;
 
 /**
  * Imports a folder with the product's per-file code in one plain loop, without Temporal: the batch
- * and delivery rows, the listing into delivery_files, then read, parseDicom and storeImage per file.
- * Throws when a file is not imported as a new image.
+ * and delivery rows, the listing into delivery_files, then read and parseDicom per file, and
+ * storeImageGroup per group within the worker's group limits. Throws when a file is not imported as
+ * a new image.
  */
 export async function importFolderDirectly(
   db: Database,
   mediaDir: string,
   folder: string,
+  groupLimits: { files: number; bytes: number },
 ): Promise<void> {
   const name = path.basename(folder);
   const [batch] = await db
@@ -49,11 +52,23 @@ export async function importFolderDirectly(
     fileIds.push(...rows.map((row) => row.id));
   }
 
+  let group: StoreImageInput[] = [];
+  let groupBytes = 0;
+  const storeGroup = async () => {
+    const outcomes = await storeImageGroup(db, group);
+    for (const [index, stored] of outcomes.entries()) {
+      const relativePath = group[index]?.relativePath;
+      if (!stored.ok) throw new Error(`${relativePath}: ${(stored.error as Error).message}`);
+      if (stored.outcome.kind !== 'imported') throw new Error(`${relativePath}: stored as ${stored.outcome.kind}`);
+    }
+    group = [];
+    groupBytes = 0;
+  };
   for (const [index, file] of walk.files.entries()) {
     const bytes = await readRegularFile(path.join(folder, file.relativePath), file.relativePath);
     const parsed = parseDicom(bytes);
     if (parsed.outcome === 'skip') throw new Error(`${file.relativePath}: skipped: ${parsed.reason}`);
-    const outcome = await storeImage(db, {
+    group.push({
       mediaDir,
       batchId: batch.id,
       fileId: fileIds[index] ?? 0,
@@ -62,8 +77,10 @@ export async function importFolderDirectly(
       encoding: parsed.encoding,
       header: parsed.values,
     });
-    if (outcome.kind !== 'imported') throw new Error(`${file.relativePath}: stored as ${outcome.kind}`);
+    groupBytes += bytes.length;
+    if (group.length >= groupLimits.files || groupBytes >= groupLimits.bytes) await storeGroup();
   }
+  if (group.length > 0) await storeGroup();
   await db
     .update(batches)
     .set({ status: 'DONE', importedAt: new Date() })

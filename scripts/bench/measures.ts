@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { BenchOptions } from './args';
+import { loadConfig } from '../../src/config';
 import { createBenchDatabase } from './database';
 import { importFolderDirectly } from './direct';
 import { type GeneratedFolder, SOURCE_IMAGE, generateFolder } from './generate';
@@ -76,12 +77,15 @@ export async function measureDirect(options: BenchOptions, dir: string) {
   const database = await createBenchDatabase('direct');
   const mediaDir = path.join(dir, 'direct-media');
   const measure = emptyMeasure('direct', options, 0);
+  // The worker's group size, so the loop stores images as the import activity does.
+  const config = loadConfig();
+  const groupLimits = { files: config.importGroupFiles, bytes: config.importGroupBytes };
   try {
     for (let rep = 1; rep <= options.reps; rep += 1) {
       const folder = await freshFolder(options, path.join(dir, `direct-source-${rep}`));
       measure.bytes = folder.bytes;
       measure.samples.push(
-        await timed(() => importFolderDirectly(database.handle.db, mediaDir, folder.folder)),
+        await timed(() => importFolderDirectly(database.handle.db, mediaDir, folder.folder, groupLimits)),
       );
       await fs.rm(folder.folder, { recursive: true, force: true });
       progress(`direct rep ${rep}: ${measure.samples.at(-1)?.seconds.toFixed(2)} s`);

@@ -155,7 +155,7 @@ export async function storeImage(db: Database, input: StoreImageInput): Promise<
 }
 
 /** Postgres text cannot hold NUL, which damaged files can carry inside a value. */
-function withoutNul(header: ImageHeader): ImageHeader {
+export function withoutNul(header: ImageHeader): ImageHeader {
   const cleaned = { ...header };
   for (const key of Object.keys(cleaned) as Array<keyof ImageHeader>) {
     cleaned[key] = cleaned[key].replace(/\0/g, '');

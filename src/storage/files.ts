@@ -27,7 +27,7 @@ export class StorageWriteError extends Error {
   }
 }
 
-function storageError(filePath: string, step: string, error: unknown): StorageWriteError {
+export function storageError(filePath: string, step: string, error: unknown): StorageWriteError {
   return new StorageWriteError(filePath, step, (error as NodeJS.ErrnoException).code, error);
 }
 
