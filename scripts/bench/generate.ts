@@ -36,6 +36,8 @@ export interface GenerateOptions {
   studies: number;
   /** Folder to create; it must not exist yet. */
   folder: string;
+  /** File every copy is derived from; SOURCE_IMAGE when omitted. */
+  template?: string;
 }
 
 export interface GeneratedFolder {
@@ -50,11 +52,11 @@ export interface GeneratedFolder {
  * Finds where each UID's value sits in the template. The copy keeps the UID's byte length, so every
  * other offset, the meta group length and the file size stay valid.
  */
-function uidSlots(template: Buffer): UidSlot[] {
+function uidSlots(template: Buffer, templatePath: string): UidSlot[] {
   const dataSet = dicomParser.parseDicom(template, { untilTag: 'x7fe00010' });
   return Object.entries(PATCHED_UIDS).map(([keyword, { tag, level }]) => {
     const element = dataSet.elements[tag];
-    if (!element) throw new Error(`${SOURCE_IMAGE}: ${keyword} (${tag}) not found`);
+    if (!element) throw new Error(`${templatePath}: ${keyword} (${tag}) not found`);
     const end = element.dataOffset + element.length;
     const original = template.toString('latin1', element.dataOffset, end);
     const value = original.replace(/\0+$/, '');
@@ -62,7 +64,7 @@ function uidSlots(template: Buffer): UidSlot[] {
     const components = value.split('.');
     const prefix = `${components.slice(0, -2).join('.')}.`;
     if (components.length < 4 || element.length - prefix.length < 16) {
-      throw new Error(`${SOURCE_IMAGE}: ${keyword} ${value} is too short to derive unique UIDs`);
+      throw new Error(`${templatePath}: ${keyword} ${value} is too short to derive unique UIDs`);
     }
     return { keyword, level, offset: element.dataOffset, length: element.length, prefix };
   });
@@ -90,12 +92,13 @@ export function newRunTag(): string {
 }
 
 /**
- * Writes `files` copies of the CT template into `folder`, spread over `series` series and
+ * Writes `files` copies of the CT template (or `options.template`) into `folder`, spread over `series` series and
  * `studies` studies (one subfolder per series), each with new SOP, series and study UIDs.
  */
 export async function generateFolder(options: GenerateOptions): Promise<GeneratedFolder> {
-  const template = await fs.readFile(SOURCE_IMAGE);
-  const slots = uidSlots(template);
+  const templatePath = options.template ?? SOURCE_IMAGE;
+  const template = await fs.readFile(templatePath);
+  const slots = uidSlots(template, templatePath);
   const runTag = newRunTag();
   const series = Math.max(1, Math.min(options.series, options.files));
   const studies = Math.max(1, Math.min(options.studies, series));
