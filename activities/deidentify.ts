@@ -1,9 +1,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Context, heartbeat, log } from '@temporalio/activity';
-import { eq, sql } from 'drizzle-orm';
+import { ApplicationFailure } from '@temporalio/common';
+import { eq, inArray, sql } from 'drizzle-orm';
+import type { Database } from '../src/db/client';
 import { recordMessage } from '../src/db/messages';
-import { batches, deidImages } from '../src/db/schema';
+import { batches, deidImages, images, series, studies } from '../src/db/schema';
 import {
   type PageImage,
   batchIdentifiers,
@@ -21,7 +23,13 @@ import { type PatientPseudonym, pseudonymFor, uidSecret } from '../src/deid/pati
 import { loadDeidProfile } from '../src/deid/profile-config';
 import { releaseVerified } from '../src/deid/release';
 import { sha256Hex } from '../src/importer/store-image';
-import type { DeidentifyChunkInput, DeidentifyResult, DeliveryRef } from '../workflows/types';
+import type {
+  DeidentifyChunkInput,
+  DeidentifyPageBoundsInput,
+  DeidentifyPageInput,
+  DeidentifyResult,
+  DeliveryRef,
+} from '../workflows/types';
 import { rowsOf } from './batch';
 import type { ActivityDeps } from './deps';
 
@@ -44,6 +52,49 @@ interface ImageRun extends PageRun {
 
 /** Rows per insert statement, well below the limit of 65535 bind parameters. */
 const INSERT_ROWS = 1000;
+
+/** Image ids a page-bounds call reads at most: pageSize times pages. */
+const MAX_BOUNDS_IMAGES = 100_000;
+
+/** Reads the `image_id` column of query rows as numbers, in row order. */
+function imageIdsOf(result: unknown): number[] {
+  return rowsOf<{ image_id: number | string }>(result).map((row) => Number(row.image_id));
+}
+
+/**
+ * Reads the images of a delivery with `afterImageId < id <= throughImageId`, with their study's
+ * PatientID and whether a deid_images row exists. The range is scanned through the
+ * `delivery_files_delivery_image` index, so a page costs the same at any delivery size.
+ */
+async function imagePageByKey(db: Database, page: DeidentifyPageInput): Promise<PageImage[]> {
+  const ids = imageIdsOf(
+    await db.execute(sql`
+      select distinct image_id from delivery_files
+      where delivery_id = ${page.deliveryId} and status in ('imported', 'duplicate')
+        and image_id > ${page.afterImageId} and image_id <= ${page.throughImageId}
+      order by image_id
+    `),
+  );
+  if (ids.length === 0) return [];
+  const rows = await db
+    .select({ image: images, PatientID: studies.PatientID, doneId: deidImages.imageId })
+    .from(images)
+    .innerJoin(series, eq(series.id, images.seriesId))
+    .innerJoin(studies, eq(studies.id, series.studyId))
+    .leftJoin(deidImages, eq(deidImages.imageId, images.id))
+    .where(inArray(images.id, ids));
+  const byId = new Map(rows.map((row) => [row.image.id, row]));
+  return ids.map((imageId) => {
+    const row = byId.get(imageId);
+    if (!row) throw new Error(`image ${imageId} of delivery ${page.deliveryId} not found`);
+    return { image: row.image, PatientID: row.PatientID, done: row.doneId !== null };
+  });
+}
+
+function describePage(input: DeidentifyChunkInput): string {
+  if ('offset' in input) return `delivery ${input.deliveryId} at offset ${input.offset}`;
+  return `delivery ${input.deliveryId}, images with id ${input.afterImageId + 1} to ${input.throughImageId}`;
+}
 
 export function deidentifyActivities({ db, config }: ActivityDeps) {
   // Read once per worker, so an invalid profile stops the worker at start with the file's name.
@@ -193,7 +244,38 @@ export function deidentifyActivities({ db, config }: ActivityDeps) {
   }
 
   return {
-    /** Counts the images of a delivery that the deidentify workflow goes through. */
+    /**
+     * Reads up to `pageSize * pages` image ids of a delivery after `afterImageId` and returns the
+     * last id of each page of `pageSize` images. Fewer bounds than pages mean that the delivery
+     * has no further images.
+     */
+    async deidentifyPageBounds(input: DeidentifyPageBoundsInput): Promise<number[]> {
+      const { pageSize, pages } = input;
+      const valid = [pageSize, pages].every((value) => Number.isInteger(value) && value > 0);
+      if (!valid || pageSize * pages > MAX_BOUNDS_IMAGES) {
+        throw ApplicationFailure.nonRetryable(
+          `deidentifyPageBounds: pageSize ${pageSize} and pages ${pages} must be positive ` +
+            `integers with a product of at most ${MAX_BOUNDS_IMAGES}`,
+          'InvalidInput',
+        );
+      }
+      const ids = imageIdsOf(
+        await db.execute(sql`
+          select distinct image_id from delivery_files
+          where delivery_id = ${input.deliveryId} and status in ('imported', 'duplicate')
+            and image_id > ${input.afterImageId}
+          order by image_id
+          limit ${pageSize * pages}
+        `),
+      );
+      const bounds: number[] = [];
+      for (let end = pageSize; end < ids.length + pageSize; end += pageSize) {
+        bounds.push(ids[Math.min(end, ids.length) - 1] as number);
+      }
+      return bounds;
+    },
+
+    /** Counts the images of a delivery; only executions started before keyed pages call it. */
     async countDeliveryImages(ref: DeliveryRef): Promise<number> {
       const result = await db.execute<{ images: number }>(sql`
         select count(distinct image_id)::int as images from delivery_files
@@ -211,13 +293,17 @@ export function deidentifyActivities({ db, config }: ActivityDeps) {
       const page: PageRun = {
         ref: input,
         secret: await uidSecret(db, config.deidSecret),
+        // NOTE: this reads the identifiers of every image of the delivery, once per page, so the
+        // pages of a delivery together still read a number of rows that grows with its square.
         batch: await batchIdentifiers(db, input.deliveryId),
         patients: new Map(),
         released: [],
       };
       const result: DeidentifyResult = { released: 0, held: 0, failed: 0 };
       try {
-        for (const item of await deliveryImagePage(db, input)) {
+        const items =
+          'offset' in input ? await deliveryImagePage(db, input) : await imagePageByKey(db, input);
+        for (const item of items) {
           const signal = Context.current().cancellationSignal;
           if (signal.aborted) throw signal.reason ?? new Error('deidentify activity cancelled');
           const outcome = await deidentifyImage(page, item);
@@ -227,8 +313,9 @@ export function deidentifyActivities({ db, config }: ActivityDeps) {
       } catch (error) {
         // The released files are in place: record them, so a retry leaves them as they are.
         await insertReleased(page).catch((insertError: unknown) => {
-          const where = `delivery ${input.deliveryId} at offset ${input.offset}`;
-          const reason = `de-identifying ${where} failed, and so did recording its released images`;
+          const reason =
+            `de-identifying ${describePage(input)} failed, ` +
+            'and so did recording its released images';
           throw new AggregateError([error, insertError], reason);
         });
         throw error;

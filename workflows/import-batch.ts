@@ -1,10 +1,13 @@
 import {
+  ContinueAsNew,
   ParentClosePolicy,
   condition,
   defineQuery,
   defineSignal,
   executeChild,
   log,
+  makeContinueAsNewFunc,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -21,15 +24,19 @@ import {
   type WorkflowBatchStatus,
 } from '../src/temporal/search-attributes';
 import { deidentifyWorkflow } from './deidentify';
-import { ranges, runPool } from './pool';
+import { DEFAULT_HISTORY_THRESHOLD, checkPositiveInteger, historyFull } from './history';
+import { ranges, runPool, runPoolUntil } from './pool';
 import type {
   DeidentifyResult,
   DeliveryRef,
   FailedFile,
   ImportBatchInput,
   ImportBatchResult,
+  ImportChunkResult,
   ImportDecision,
   ImportProgress,
+  ImportResume,
+  PendingChunk,
 } from './types';
 
 /** Query returning files done, total, phase, counts and failed files; the UI's query tab shows it. */
@@ -44,8 +51,18 @@ const FAILED_FILES_SHOWN = 20;
 /** Search attribute updates while importing, at most one per this many ms of workflow time. */
 const UPSERT_INTERVAL_MS = 10_000;
 
+/**
+ * Patch marking executions that continue as new when the history passes the threshold.
+ * Executions started before it replay their one run as recorded: one pool of every chunk, and
+ * retries from the ordinals that `resetFailedFiles` returned.
+ */
+export const BOUNDED_HISTORY_PATCH = 'import-bounded-history';
+
+/** Chunks whose pending files one `pendingChunks` call looks for, when a retry imports files. */
+const PENDING_WINDOW_CHUNKS = 200;
+
 // Short steps: retried without limit, since a database or storage outage must delay the import, not lose it.
-const { beginDelivery, closeBatch, finishBatch, failedFiles, resetFailedFiles } =
+const { beginDelivery, closeBatch, finishBatch, failedFiles, resetFailedFiles, pendingChunks } =
   proxyActivities<Activities>({
     startToCloseTimeout: '2 minutes',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
@@ -63,7 +80,8 @@ const { listFiles, finalizeSource } = proxyActivities<Activities>({
 });
 
 // One chunk of files; unreadable files are retried by this policy until FILE_MAX_ATTEMPTS is used.
-const { importFiles } = proxyActivities<Activities>({
+// requeueFailedFiles heartbeats per file, since a large delivery may have many failed files.
+const { importFiles, requeueFailedFiles } = proxyActivities<Activities>({
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '1 minute',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute' },
@@ -130,13 +148,19 @@ function waitingDetails(count: number, files: FailedFile[]): string {
 
 /**
  * Imports one finished folder: list, import every file, wait for an operator when files failed,
- * close the batch, de-identify, clean up.
+ * close the batch, de-identify, clean up. While importing, a run whose history passes
+ * `historyThreshold` lets its running chunks finish and continues as new with the state in
+ * `resume`. It never continues as new while waiting for a decision or de-identifying.
  */
 export async function importBatchWorkflow(input: ImportBatchInput): Promise<ImportBatchResult> {
   const info = workflowInfo();
-  const { batchName, folderPath } = input;
+  const { batchName, folderPath, resume } = input;
+  // Called first, before any command, so that executions started without it replay unchanged.
+  const bounded = patched(BOUNDED_HISTORY_PATCH);
   const chunkSize = input.chunkSize ?? 100;
-  const progress = newProgress(batchName);
+  const concurrency = input.concurrency ?? 4;
+  const threshold = input.historyThreshold ?? DEFAULT_HISTORY_THRESHOLD;
+  const progress: ImportProgress = resume ? { ...resume.progress } : newProgress(batchName);
   const publish = searchAttributePublisher(batchName, progress);
   let decision: ImportDecision | undefined;
 
@@ -151,25 +175,51 @@ export async function importBatchWorkflow(input: ImportBatchInput): Promise<Impo
     }
   });
 
+  const historyIsFull = () => bounded && historyFull(threshold);
+  let chunksThisRun = 0;
+
+  function countChunk(result: ImportChunkResult, files: number): void {
+    chunksThisRun += 1;
+    progress.filesDone += files;
+    progress.imported += result.imported;
+    progress.duplicates += result.duplicates;
+    progress.conflicts += result.conflicts;
+    progress.skipped += result.skipped;
+    progress.warningCount += result.skipped + result.conflicts;
+    publish('PROCESSING');
+  }
+
+  function importChunk(ref: DeliveryRef, [fromOrdinal, toOrdinal]: [number, number], summary: string) {
+    return importFiles.executeWithOptions({ summary }, [{ ...ref, folderPath, fromOrdinal, toOrdinal }]);
+  }
+
   async function importRanges(
     ref: DeliveryRef,
     chunks: Array<[number, number]>,
     summaryOf: (from: number, to: number) => string,
     filesOf: (from: number, to: number) => number = (from, to) => to - from,
   ): Promise<void> {
-    await runPool(chunks, input.concurrency ?? 4, async ([fromOrdinal, toOrdinal]) => {
+    await runPool(chunks, concurrency, async ([fromOrdinal, toOrdinal]) => {
       const summary = summaryOf(fromOrdinal, toOrdinal);
-      const result = await importFiles.executeWithOptions({ summary }, [
-        { ...ref, folderPath, fromOrdinal, toOrdinal },
-      ]);
-      progress.filesDone += filesOf(fromOrdinal, toOrdinal);
-      progress.imported += result.imported;
-      progress.duplicates += result.duplicates;
-      progress.conflicts += result.conflicts;
-      progress.skipped += result.skipped;
-      progress.warningCount += result.skipped + result.conflicts;
-      publish('PROCESSING');
+      const result = await importChunk(ref, [fromOrdinal, toOrdinal], summary);
+      countChunk(result, filesOf(fromOrdinal, toOrdinal));
     });
+  }
+
+  /** Imports the listing's chunks from `nextChunk` on; returns the index of the first not started. */
+  async function importListing(ref: DeliveryRef, nextChunk: number): Promise<number> {
+    const total = progress.fileCount;
+    const chunks = ranges(total, chunkSize).slice(nextChunk);
+    const started = await runPoolUntil(
+      chunks,
+      concurrency,
+      async ([from, to]) => {
+        const result = await importChunk(ref, [from, to], `Import files ${from + 1}–${to} of ${total}`);
+        countChunk(result, to - from);
+      },
+      historyIsFull,
+    );
+    return nextChunk + started;
   }
 
   /** Reads the failed files from the database, which also covers files failed before a reset. */
@@ -195,7 +245,8 @@ export async function importBatchWorkflow(input: ImportBatchInput): Promise<Impo
     return action;
   }
 
-  async function retryFailed(ref: DeliveryRef): Promise<void> {
+  /** Retries the files that `resetFailedFiles` lists, as executions before BOUNDED_HISTORY_PATCH do. */
+  async function retryFailedByOrdinals(ref: DeliveryRef): Promise<void> {
     const named = new Map(progress.failedFiles.map((file) => [file.ordinal, file.relativePath]));
     const reset = await resetFailedFiles.executeWithOptions(
       { summary: `Set ${progress.failed} failed file(s) back to pending` },
@@ -214,29 +265,123 @@ export async function importBatchWorkflow(input: ImportBatchInput): Promise<Impo
     await importRanges(ref, chunks, summaryOf, (from, to) => resetIn(from, to).length);
   }
 
-  async function importDelivery(): Promise<ImportBatchResult> {
-    const ref = await beginDelivery.executeWithOptions({ summary: `Begin delivery of ${batchName}` }, [
-      {
-        batchName,
-        folderPath,
-        deliveryKey: `${info.workflowId}/${info.firstExecutionRunId}`,
-        workflowId: info.workflowId,
-      },
-    ]);
-
-    progress.phase = 'listing';
-    const listing = await listFiles.executeWithOptions({ summary: `List files of ${batchName}` }, [
-      { ...ref, folderPath },
-    ]);
-    progress.fileCount = listing.fileCount;
-    progress.warningCount = listing.warningCount;
-
+  /** Sets the failed files back to pending for a `retry` decision. */
+  async function requeueFailed(ref: DeliveryRef): Promise<void> {
+    const requeued = await requeueFailedFiles.executeWithOptions(
+      { summary: `Set ${progress.failed} failed file(s) back to pending` },
+      [{ ...ref, folderPath }],
+    );
     progress.phase = 'importing';
-    const total = listing.fileCount;
-    const summaryOf = (from: number, to: number) => `Import files ${from + 1}–${to} of ${total}`;
-    await importRanges(ref, ranges(total, chunkSize), summaryOf);
-    while ((await refreshFailed(ref)) > 0 && (await waitForDecision()) === 'retry') {
-      await retryFailed(ref);
+    progress.filesDone = Math.max(0, progress.fileCount - requeued.pending);
+    publish('PROCESSING');
+  }
+
+  /**
+   * Imports the chunks with pending files from ordinal `from` on, window by window. Returns
+   * undefined when none is left, or the ordinal to go on from after continuing as new.
+   */
+  async function importPending(ref: DeliveryRef, from: number): Promise<number | undefined> {
+    const named = new Map(progress.failedFiles.map((file) => [file.ordinal, file.relativePath]));
+    const total = progress.fileCount;
+    const retryChunk = async ({ start, first, files }: PendingChunk) => {
+      const to = Math.min(total, start + chunkSize);
+      const summary = `Retry failed file ${named.get(first) ?? `#${first + 1}`} (files ${start + 1}–${to})`;
+      countChunk(await importChunk(ref, [start, to], summary), files);
+    };
+    for (let windowStart = from; windowStart < total; ) {
+      const windowEnd = Math.min(total, windowStart + PENDING_WINDOW_CHUNKS * chunkSize);
+      const pending = await pendingChunks.executeWithOptions(
+        { summary: `Find files to retry among files ${windowStart + 1}–${windowEnd}` },
+        [{ ...ref, fromOrdinal: windowStart, toOrdinal: windowEnd, chunkSize }],
+      );
+      const started = await runPoolUntil(pending, concurrency, retryChunk, historyIsFull);
+      const stoppedAt = pending[started];
+      if (stoppedAt) return stoppedAt.start;
+      windowStart = windowEnd;
+      if (windowStart < total && historyIsFull()) return windowStart;
+    }
+    return undefined;
+  }
+
+  function continueImport(state: ImportResume): Promise<never> {
+    log.info('import continuing as new', {
+      batchName,
+      historyLength: workflowInfo().historyLength,
+      nextChunk: state.nextChunk,
+      retryFrom: state.retryFrom,
+    });
+    // Set explicitly, so the new run is found by its current figures from its first event on.
+    const makeContinueAsNew = makeContinueAsNewFunc<typeof importBatchWorkflow>({
+      typedSearchAttributes: workflowInfo().typedSearchAttributes.updateCopy([
+        { key: BATCH_STATUS, value: 'PROCESSING' },
+        { key: IMAGE_COUNT, value: progress.imported + progress.duplicates },
+        { key: WARNING_COUNT, value: progress.warningCount },
+      ]),
+    });
+    return makeContinueAsNew({ ...input, resume: state });
+  }
+
+  /** Imports every file and settles the failed ones with the operator, continuing as new when due. */
+  async function importFilesBounded(ref: DeliveryRef, state: ImportResume): Promise<void> {
+    const chunkCount = Math.ceil(progress.fileCount / chunkSize);
+    const nextChunk = await importListing(ref, state.nextChunk);
+    if (nextChunk < chunkCount) await continueImport({ ref, progress, nextChunk });
+
+    let retryFrom = state.retryFrom;
+    for (;;) {
+      if (retryFrom !== undefined) {
+        retryFrom = await importPending(ref, retryFrom);
+        if (retryFrom !== undefined) await continueImport({ ref, progress, nextChunk, retryFrom });
+      }
+      // The new run starts with a short history, so the wait and its retry fit into it. A run
+      // that imported nothing goes on instead, or a threshold below a new run's own few events
+      // would make every run continue as new at once.
+      if (chunksThisRun > 0 && historyIsFull()) await continueImport({ ref, progress, nextChunk });
+      if ((await refreshFailed(ref)) === 0 || (await waitForDecision()) === 'skip') return;
+      await requeueFailed(ref);
+      retryFrom = 0;
+    }
+  }
+
+  async function importDelivery(): Promise<ImportBatchResult> {
+    if (bounded) {
+      for (const field of ['chunkSize', 'concurrency', 'deidentifyChunkSize', 'historyThreshold'] as const) {
+        checkPositiveInteger('importBatchWorkflow', field, input[field]);
+      }
+    }
+    let ref: DeliveryRef;
+    if (resume) {
+      ref = resume.ref;
+      progress.phase = 'importing';
+    } else {
+      ref = await beginDelivery.executeWithOptions({ summary: `Begin delivery of ${batchName}` }, [
+        {
+          batchName,
+          folderPath,
+          // The same in every run: continue-as-new and reset keep firstExecutionRunId.
+          deliveryKey: `${info.workflowId}/${info.firstExecutionRunId}`,
+          workflowId: info.workflowId,
+        },
+      ]);
+
+      progress.phase = 'listing';
+      const listing = await listFiles.executeWithOptions({ summary: `List files of ${batchName}` }, [
+        { ...ref, folderPath },
+      ]);
+      progress.fileCount = listing.fileCount;
+      progress.warningCount = listing.warningCount;
+      progress.phase = 'importing';
+    }
+
+    if (bounded) {
+      await importFilesBounded(ref, resume ?? { ref, progress, nextChunk: 0 });
+    } else {
+      const total = progress.fileCount;
+      const summaryOf = (from: number, to: number) => `Import files ${from + 1}–${to} of ${total}`;
+      await importRanges(ref, ranges(total, chunkSize), summaryOf);
+      while ((await refreshFailed(ref)) > 0 && (await waitForDecision()) === 'retry') {
+        await retryFailedByOrdinals(ref);
+      }
     }
 
     progress.phase = 'closing';
@@ -250,7 +395,14 @@ export async function importBatchWorkflow(input: ImportBatchInput): Promise<Impo
       publish('DEIDENTIFYING', figures.imageCount);
       deidentify = await executeChild(deidentifyWorkflow, {
         workflowId: `${info.workflowId}/deidentify/${ref.deliveryId}`,
-        args: [{ ...ref }],
+        args: [
+          {
+            ...ref,
+            chunkSize: input.deidentifyChunkSize,
+            concurrency,
+            historyThreshold: input.historyThreshold,
+          },
+        ],
         parentClosePolicy: ParentClosePolicy.TERMINATE,
         staticSummary: `De-identify batch ${batchName}`,
       });
@@ -276,7 +428,7 @@ export async function importBatchWorkflow(input: ImportBatchInput): Promise<Impo
     return await importDelivery();
   } catch (error) {
     // Marks a failed or cancelled import so a filter on DicomBatchStatus = "ERROR" finds it.
-    publish('ERROR');
+    if (!(error instanceof ContinueAsNew)) publish('ERROR');
     throw error;
   }
 }

@@ -8,8 +8,34 @@ export interface ImportBatchInput {
   folderPath: string;
   /** Files per import activity. */
   chunkSize?: number;
-  /** Import activities running at once for this batch. */
+  /** Import activities running at once for this batch; the deidentify child runs as many pages at once. */
   concurrency?: number;
+  /** Images per de-identification activity; the deidentify workflow's default when unset. */
+  deidentifyChunkSize?: number;
+  /**
+   * History events after which a run starts no further chunk, waits for the running ones and
+   * continues as new. Default DEFAULT_HISTORY_THRESHOLD; the deidentify child gets the same.
+   */
+  historyThreshold?: number;
+  /** State of the import carried into a continued run; unset in the first run. */
+  resume?: ImportResume;
+}
+
+/**
+ * State with which a continued run of the import goes on where the last run stopped, without
+ * listing the folder or beginning the delivery again. It stays a few kilobytes at any folder size.
+ */
+export interface ImportResume {
+  ref: DeliveryRef;
+  /** Counters so far; `fileCount` is the listing's, `phase` is `importing`. */
+  progress: ImportProgress;
+  /** Index of the first chunk of the listing not imported yet, in `ranges(fileCount, chunkSize)`. */
+  nextChunk: number;
+  /**
+   * Set while importing the files of a `retry` decision: chunks that start at this ordinal or
+   * later may still contain pending files.
+   */
+  retryFrom?: number;
 }
 
 export interface DeliveryRef {
@@ -57,13 +83,41 @@ export interface BatchFigures {
 }
 
 export interface DeidentifyBatchInput extends DeliveryRef {
+  /** Images per de-identification activity. */
   chunkSize?: number;
+  /** De-identification activities running at once. */
   concurrency?: number;
+  /** History events after which a run continues as new; see ImportBatchInput. */
+  historyThreshold?: number;
+  /** Images with this id or a lower one are done; set in a continued run. */
+  afterImageId?: number;
 }
 
-export interface DeidentifyChunkInput extends DeliveryRef {
+/** One page of a delivery's images: those with `afterImageId < image id <= throughImageId`. */
+export interface DeidentifyPageInput extends DeliveryRef {
+  afterImageId: number;
+  throughImageId: number;
+}
+
+/**
+ * One page as `offset` and `limit` over the delivery's images in id order. Only executions
+ * started before keyed pages schedule it.
+ */
+export interface DeidentifyOffsetPageInput extends DeliveryRef {
   offset: number;
   limit: number;
+}
+
+export type DeidentifyChunkInput = DeidentifyPageInput | DeidentifyOffsetPageInput;
+
+export interface DeidentifyPageBoundsInput {
+  deliveryId: number;
+  /** Pages start after this image id. */
+  afterImageId: number;
+  /** Images per page. */
+  pageSize: number;
+  /** Pages wanted. */
+  pages: number;
 }
 
 export interface DeidentifyResult {
@@ -126,6 +180,30 @@ export interface FailedFilesResult {
   count: number;
   /** The first failed files by ordinal, at most the limit asked for. */
   files: FailedFile[];
+}
+
+export interface RequeueFailedFilesResult {
+  /** Failed files set back to pending by this call. */
+  requeued: number;
+  /** Pending files of the delivery after the call, those of earlier attempts included. */
+  pending: number;
+}
+
+export interface PendingChunksInput extends DeliveryRef {
+  /** First ordinal of the window, inclusive; a multiple of `chunkSize`. */
+  fromOrdinal: number;
+  /** Last ordinal of the window, exclusive. */
+  toOrdinal: number;
+  chunkSize: number;
+}
+
+/** A chunk of the listing, `[start, start + chunkSize)`, that contains pending files. */
+export interface PendingChunk {
+  start: number;
+  /** Ordinal of the chunk's first pending file. */
+  first: number;
+  /** Pending files in the chunk. */
+  files: number;
 }
 
 export interface ResetFailedFilesResult {

@@ -165,13 +165,18 @@ export class Harness {
 
   /**
    * Waits until a workflow has closed, tolerating a server that is down meanwhile; returns its
-   * status name and, when completed, its result.
+   * status name and, when completed, its result. A run that continued as new is followed to the
+   * workflow's latest run.
    */
   async waitForClose(handle: WorkflowHandle, timeoutMs: number) {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       try {
         const description = await handle.describe();
+        if (description.status.name === 'CONTINUED_AS_NEW') {
+          handle = this.client.workflow.getHandle(handle.workflowId);
+          continue;
+        }
         if (description.status.name !== 'RUNNING') {
           const result = description.status.name === 'COMPLETED' ? await handle.result() : undefined;
           return { status: description.status.name, result };

@@ -103,6 +103,8 @@ export const deliveryFiles = pgTable(
     uniqueIndex('delivery_files_delivery_ordinal').on(table.deliveryId, table.ordinal),
     uniqueIndex('delivery_files_delivery_path').on(table.deliveryId, table.relativePath),
     index('delivery_files_pending').on(table.deliveryId, table.status),
+    // Pages of a delivery's images by key (`image_id > last`) and same-delivery duplicate checks.
+    index('delivery_files_delivery_image').on(table.deliveryId, table.imageId),
   ],
 );
 

@@ -1,0 +1,1 @@
+CREATE INDEX "delivery_files_delivery_image" ON "delivery_files" USING btree ("delivery_id","image_id");
