@@ -11,6 +11,7 @@ import {
   markSkipped,
   recordReadFailure,
 } from '../src/importer/file-status';
+import { BufferPool } from '../src/importer/buffer-pool';
 import { absolutePathOf } from '../src/importer/names';
 import { isDataRejection, redactQueryError } from '../src/importer/query-errors';
 import { FileReadError, readRegularFile } from '../src/importer/read-file';
@@ -27,11 +28,15 @@ export function importFilesActivities({ db, config }: ActivityDeps) {
    * Reads and parses one pending file. Returns the image to store, or the file's outcome when it
    * was skipped or failed, or `retry` when it could not be read this time.
    */
-  async function prepareOne(input: ImportChunkInput, file: PendingFile): Promise<StoreImageInput | Outcome> {
+  async function prepareOne(
+    input: ImportChunkInput,
+    file: PendingFile,
+    pool: BufferPool,
+  ): Promise<StoreImageInput | Outcome> {
     const absolute = absolutePathOf(input.folderPath, file.relativePath);
     let bytes: Buffer;
     try {
-      bytes = await readRegularFile(absolute, file.relativePath, file.size);
+      bytes = await readRegularFile(absolute, file.relativePath, file.size, pool);
     } catch (error) {
       if (!(error instanceof FileReadError)) throw error;
       const outcome = await recordReadFailure(db, input, file, error, config.fileMaxAttempts);
@@ -45,12 +50,14 @@ export function importFilesActivities({ db, config }: ActivityDeps) {
     try {
       parsed = parseDicom(bytes);
     } catch (error) {
+      pool.release(bytes);
       // A fault of the parser, not of the file alone: the file is kept for a person to look at.
       await markFailed(db, input, file, `parser error: ${(error as Error).message}`);
       log.error('parser failed', { deliveryId: input.deliveryId, fileId: file.id, error: String(error) });
       return 'failed';
     }
     if (parsed.outcome === 'skip') {
+      pool.release(bytes);
       await markSkipped(db, input, file, parsed.reason);
       log.warn('file skipped', { deliveryId: input.deliveryId, fileId: file.id, reason: parsed.reason });
       return 'skipped';
@@ -72,6 +79,7 @@ export function importFilesActivities({ db, config }: ActivityDeps) {
     input: ImportChunkInput,
     group: Array<{ file: PendingFile; image: StoreImageInput }>,
     result: ImportChunkResult,
+    pool: BufferPool,
   ): Promise<void> {
     const outcomes = await storeImageGroup(
       db,
@@ -84,6 +92,7 @@ export function importFilesActivities({ db, config }: ActivityDeps) {
         : await storeFailed(input, file, stored.error);
       result[outcome as keyof ImportChunkResult] += 1;
     }
+    for (const { image } of group) pool.release(image.bytes);
   }
 
   /**
@@ -180,10 +189,12 @@ export function importFilesActivities({ db, config }: ActivityDeps) {
     const retry: string[] = [];
     let group: Array<{ file: PendingFile; image: StoreImageInput }> = [];
     let groupBytes = 0;
+    // One buffer per file of a full group, plus the one being read.
+    const pool = new BufferPool(config.importGroupFiles + 1);
     for (const file of pending) {
       const signal = Context.current().cancellationSignal;
       if (signal.aborted) throw signal.reason ?? new Error('import activity cancelled');
-      const prepared = await prepareOne(input, file);
+      const prepared = await prepareOne(input, file, pool);
       if (prepared === 'retry') retry.push(file.relativePath);
       else if (typeof prepared === 'string') result[prepared] += 1;
       else {
@@ -191,13 +202,13 @@ export function importFilesActivities({ db, config }: ActivityDeps) {
         groupBytes += prepared.bytes.length;
       }
       if (group.length >= config.importGroupFiles || groupBytes >= config.importGroupBytes) {
-        await storeGroup(input, group, result);
+        await storeGroup(input, group, result, pool);
         group = [];
         groupBytes = 0;
       }
       heartbeat({ fileId: file.id });
     }
-    if (group.length > 0) await storeGroup(input, group, result);
+    if (group.length > 0) await storeGroup(input, group, result, pool);
     if (retry.length > 0) {
       throw ApplicationFailure.retryable(
         `${retry.length} file(s) could not be read and will be retried, first: ${retry[0]}`,

@@ -3,6 +3,7 @@ import { eq } from 'drizzle-orm';
 import type { Database } from '../../src/db/client';
 import { batches, deliveries, deliveryFiles } from '../../src/db/schema';
 import { parseDicom } from '../../src/dicom/parse';
+import { BufferPool } from '../../src/importer/buffer-pool';
 import { readRegularFile } from '../../src/importer/read-file';
 import { storeImageGroup } from '../../src/importer/store-group';
 import type { StoreImageInput } from '../../src/importer/store-image';
@@ -54,6 +55,7 @@ export async function importFolderDirectly(
 
   let group: StoreImageInput[] = [];
   let groupBytes = 0;
+  const pool = new BufferPool(groupLimits.files + 1);
   const storeGroup = async () => {
     const outcomes = await storeImageGroup(db, group);
     for (const [index, stored] of outcomes.entries()) {
@@ -61,11 +63,12 @@ export async function importFolderDirectly(
       if (!stored.ok) throw new Error(`${relativePath}: ${(stored.error as Error).message}`);
       if (stored.outcome.kind !== 'imported') throw new Error(`${relativePath}: stored as ${stored.outcome.kind}`);
     }
+    for (const image of group) pool.release(image.bytes);
     group = [];
     groupBytes = 0;
   };
   for (const [index, file] of walk.files.entries()) {
-    const bytes = await readRegularFile(path.join(folder, file.relativePath), file.relativePath);
+    const bytes = await readRegularFile(path.join(folder, file.relativePath), file.relativePath, undefined, pool);
     const parsed = parseDicom(bytes);
     if (parsed.outcome === 'skip') throw new Error(`${file.relativePath}: skipped: ${parsed.reason}`);
     group.push({

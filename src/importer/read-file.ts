@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
+import type { BufferPool } from './buffer-pool';
 
 /** Files above this size are not read into memory; they fail with a reason and stay in the folder. */
 export const MAX_FILE_BYTES = 2 * 1024 ** 3 - 1;
@@ -27,11 +28,14 @@ export class FileReadError extends Error {
  * that changes size while it is read, is still being written: it fails with FileReadError, and
  * `observedSize` is the size to expect at the next attempt. A file is thus read only once its size
  * has stayed the same between two looks.
+ *
+ * With `pool`, the bytes are read into a buffer of the pool, which the caller releases once done.
  */
 export async function readRegularFile(
   absolutePath: string | Buffer,
   relativePath: string,
   expectedSize?: number,
+  pool?: BufferPool,
 ): Promise<Buffer> {
   let handle: fs.FileHandle;
   try {
@@ -50,8 +54,11 @@ export async function readRegularFile(
     if (expectedSize !== undefined && stat.size !== expectedSize) {
       throw sizeChanged(relativePath, expectedSize, stat.size);
     }
-    const bytes = await handle.readFile();
-    if (bytes.length !== stat.size) throw sizeChanged(relativePath, stat.size, bytes.length);
+    const bytes = pool ? await readInto(handle, pool, stat.size) : await handle.readFile();
+    if (bytes.length !== stat.size) {
+      pool?.release(bytes);
+      throw sizeChanged(relativePath, stat.size, bytes.length);
+    }
     return bytes;
   } catch (error) {
     if (error instanceof FileReadError) throw error;
@@ -59,6 +66,26 @@ export async function readRegularFile(
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Reads the whole file into a pooled buffer with room for one byte more than `size`, so a file that
+ * grew since its stat shows as longer.
+ */
+async function readInto(handle: fs.FileHandle, pool: BufferPool, size: number): Promise<Buffer> {
+  const buffer = pool.acquire(size + 1);
+  let filled = 0;
+  try {
+    while (filled < size + 1) {
+      const { bytesRead } = await handle.read(buffer, filled, size + 1 - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+  } catch (error) {
+    pool.release(buffer);
+    throw error;
+  }
+  return buffer.subarray(0, filled);
 }
 
 function sizeChanged(relativePath: string, expected: number, observed: number): FileReadError {
