@@ -42,6 +42,8 @@ interface PageRun {
   batch: Identifiers;
   /** Pseudonyms looked up in this run, keyed by PatientID and IssuerOfPatientID. */
   patients: Map<string, PatientPseudonym>;
+  /** Pseudonyms whose values are already dropped from `batch`. */
+  droppedPseudonyms: Set<string>;
   /** Rows of released images whose files are in place, inserted together. */
   released: (typeof deidImages.$inferInsert)[];
 }
@@ -52,6 +54,40 @@ interface ImageRun extends PageRun {
 
 /** Rows per insert statement, well below the limit of 65535 bind parameters. */
 const INSERT_ROWS = 1000;
+
+/** Deliveries whose identifiers a worker keeps, and for how long. */
+const CACHED_DELIVERIES = 4;
+const CACHE_TTL_MS = 10 * 60_000;
+
+/** The identifiers of the last few deliveries de-identified, each kept for CACHE_TTL_MS. */
+class BatchIdentifierCache {
+  private readonly entries = new Map<number, { identifiers: Identifiers; storedAt: number }>();
+
+  get(deliveryId: number): Identifiers | undefined {
+    const entry = this.entries.get(deliveryId);
+    if (!entry || Date.now() - entry.storedAt > CACHE_TTL_MS) return undefined;
+    return entry.identifiers;
+  }
+
+  set(deliveryId: number, identifiers: Identifiers): void {
+    this.entries.delete(deliveryId);
+    this.entries.set(deliveryId, { identifiers, storedAt: Date.now() });
+    for (const key of this.entries.keys()) {
+      if (this.entries.size <= CACHED_DELIVERIES) break;
+      this.entries.delete(key);
+    }
+  }
+}
+
+/** Copies the maps that `dropOwnValues` changes; the UID and date sets are only read, and shared. */
+function copyIdentifiers(identifiers: Identifiers): Identifiers {
+  return {
+    values: new Map(identifiers.values),
+    nameParts: new Map(identifiers.nameParts),
+    uids: identifiers.uids,
+    dates: identifiers.dates,
+  };
+}
 
 /** Image ids a page-bounds call reads at most: pageSize times pages. */
 const MAX_BOUNDS_IMAGES = 100_000;
@@ -99,6 +135,21 @@ function describePage(input: DeidentifyChunkInput): string {
 export function deidentifyActivities({ db, config }: ActivityDeps) {
   // Read once per worker, so an invalid profile stops the worker at start with the file's name.
   const profile = loadDeidProfile(config.deidProfileFile);
+  const identifierCache = new BatchIdentifierCache();
+
+  /**
+   * Returns a copy of the delivery's identifiers, which each page may change. The database is read
+   * once per delivery and worker: the deidentify workflow runs after the batch is closed, and a
+   * closed delivery gets no more images.
+   */
+  async function deliveryIdentifiers(deliveryId: number): Promise<Identifiers> {
+    let identifiers = identifierCache.get(deliveryId);
+    if (!identifiers) {
+      identifiers = await batchIdentifiers(db, deliveryId);
+      identifierCache.set(deliveryId, identifiers);
+    }
+    return copyIdentifiers(identifiers);
+  }
 
   async function patientOf(
     page: PageRun,
@@ -169,7 +220,10 @@ export function deidentifyActivities({ db, config }: ActivityDeps) {
       output.SeriesInstanceUID,
       `${output.SOPInstanceUID}.dcm`,
     );
-    dropOwnValues(run.batch, patient.pseudonym);
+    if (!run.droppedPseudonyms.has(patient.pseudonym)) {
+      dropOwnValues(run.batch, patient.pseudonym);
+      run.droppedPseudonyms.add(patient.pseudonym);
+    }
     dropOwnValues(output.identifiers, patient.pseudonym);
     const finalPath = path.join(config.deidDir, relative);
     const release = await releaseVerified(finalPath, output.bytes, [output.identifiers, run.batch]);
@@ -293,10 +347,9 @@ export function deidentifyActivities({ db, config }: ActivityDeps) {
       const page: PageRun = {
         ref: input,
         secret: await uidSecret(db, config.deidSecret),
-        // NOTE: this reads the identifiers of every image of the delivery, once per page, so the
-        // pages of a delivery together still read a number of rows that grows with its square.
-        batch: await batchIdentifiers(db, input.deliveryId),
+        batch: await deliveryIdentifiers(input.deliveryId),
         patients: new Map(),
+        droppedPseudonyms: new Set(),
         released: [],
       };
       const result: DeidentifyResult = { released: 0, held: 0, failed: 0 };
