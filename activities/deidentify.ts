@@ -1,4 +1,3 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Context, heartbeat, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -12,6 +11,7 @@ import {
   deliveryImagePage,
 } from '../src/deid/batch-identifiers';
 import { burnedInReason } from '../src/deid/burned-in';
+import { ImageBuffers } from '../src/deid/image-buffers';
 import {
   deidentify,
   dropOwnValues,
@@ -46,6 +46,8 @@ interface PageRun {
   droppedPseudonyms: Set<string>;
   /** Rows of released images whose files are in place, inserted together. */
   released: (typeof deidImages.$inferInsert)[];
+  /** Memory for the copies of the image in hand, reused by the next image of the page. */
+  buffers: ImageBuffers;
 }
 
 interface ImageRun extends PageRun {
@@ -169,7 +171,7 @@ export function deidentifyActivities({ db, config }: ActivityDeps) {
     if (done) return 'done';
     const run: ImageRun = { ...page, image };
 
-    const bytes = await fs.readFile(path.join(config.mediaDir, image.mediaPath));
+    const bytes = await page.buffers.readFile('source', path.join(config.mediaDir, image.mediaPath));
     if (sha256Hex(bytes) !== image.sha256) {
       return fail(run, null, `media copy ${image.mediaPath} no longer matches its SHA-256`);
     }
@@ -209,6 +211,7 @@ export function deidentifyActivities({ db, config }: ActivityDeps) {
         patientPseudonym: patient.pseudonym,
         dateOffsetDays: patient.dateOffsetDays,
         profile,
+        allocateOutput: (length) => run.buffers.take('output', length),
       });
     } catch (error) {
       return fail(run, patient.id, `de-identification failed: ${(error as Error).message}`);
@@ -226,7 +229,12 @@ export function deidentifyActivities({ db, config }: ActivityDeps) {
     }
     dropOwnValues(output.identifiers, patient.pseudonym);
     const finalPath = path.join(config.deidDir, relative);
-    const release = await releaseVerified(finalPath, output.bytes, [output.identifiers, run.batch]);
+    const release = await releaseVerified(
+      finalPath,
+      output.bytes,
+      [output.identifiers, run.batch],
+      (file) => run.buffers.readFile('check', file),
+    );
     if (!release.released) {
       const where = release.leaks.map((leak) => `${leak.path} (${leak.kind})`).join(', ');
       const reason = `original identifiers found in the output at ${where}`;
@@ -351,6 +359,7 @@ export function deidentifyActivities({ db, config }: ActivityDeps) {
         patients: new Map(),
         droppedPseudonyms: new Set(),
         released: [],
+        buffers: new ImageBuffers(),
       };
       const result: DeidentifyResult = { released: 0, held: 0, failed: 0 };
       try {

@@ -24,6 +24,11 @@ export interface DeidentifyOptions {
   dateOffsetDays: number;
   /** The rules: options, safe private list, version recorded in DeidentificationMethod. */
   profile: DeidProfile;
+  /**
+   * Returns memory of at least `length` bytes for the new file, such as a buffer reused from image
+   * to image, and `bytes` of the result is its start. A new Buffer by default.
+   */
+  allocateOutput?: (length: number) => Buffer;
 }
 
 /** One input file, parsed once, with the header values the caller needs before de-identifying. */
@@ -120,6 +125,7 @@ export function deidentify(
   const bytes = writePart10(
     { ...tree, elements },
     { MediaStorageSOPClassUID: source.SOPClassUID, MediaStorageSOPInstanceUID: newSOPInstanceUID },
+    options.allocateOutput,
   );
 
   return {

@@ -29,15 +29,22 @@ export interface FileMetaValues {
 /**
  * Writes a complete Part 10 file: a zero preamble, `DICM`, a new file meta group in explicit VR
  * little endian, then the data set in the tree's transfer syntax with every length recomputed.
+ * The file is copied once, into the buffer that `allocate` returns for its length, and that part
+ * of the buffer is returned. `allocate` may return a longer buffer; by default it is a new one.
  * Throws when a value cannot be encoded, for example a value too long for its VR's length field.
  */
-export function writePart10(tree: ElementTree, meta: FileMetaValues): Buffer {
-  const dataSet = encodeDataSet(tree.elements, tree);
-  const metaGroup = encodeFileMeta({ ...meta, TransferSyntaxUID: tree.transferSyntaxUID });
+export function writePart10(
+  tree: ElementTree,
+  meta: FileMetaValues,
+  allocate: (length: number) => Buffer = Buffer.allocUnsafe,
+): Buffer {
+  const out = new ByteChunks();
   const preamble = Buffer.alloc(132);
   preamble.write('DICM', 128, 'latin1');
-
-  return Buffer.concat([preamble, metaGroup, dataSet]);
+  out.push(preamble);
+  out.push(encodeFileMeta({ ...meta, TransferSyntaxUID: tree.transferSyntaxUID }));
+  new DataSetEncoder(tree).writeElements(tree.elements, out);
+  return out.copyInto(allocate(out.length));
 }
 
 /** Encodes the elements of one data set, sorted by tag, in the given encoding. */
@@ -99,6 +106,19 @@ class ByteChunks {
 
   toBuffer(): Buffer {
     return Buffer.concat(this.parts, this.length);
+  }
+
+  /** Copies the bytes to the start of `target` and returns that part of it. */
+  copyInto(target: Buffer): Buffer {
+    if (target.length < this.length) {
+      throw new Error(`output buffer of ${target.length} bytes is too small for ${this.length}`);
+    }
+    let offset = 0;
+    for (const part of this.parts) {
+      target.set(part, offset);
+      offset += part.length;
+    }
+    return target.subarray(0, this.length);
   }
 }
 
