@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Context, heartbeat, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { and, asc, eq, gte, lt, sql } from 'drizzle-orm';
@@ -16,7 +17,12 @@ import { absolutePathOf } from '../src/importer/names';
 import { isDataRejection, redactQueryError } from '../src/importer/query-errors';
 import { FileReadError, readRegularFile } from '../src/importer/read-file';
 import { type GroupOutcome, storeImageGroup } from '../src/importer/store-group';
-import type { StoreImageInput, StoreImageOutcome } from '../src/importer/store-image';
+import {
+  type StoreImageInput,
+  type StoreImageOutcome,
+  mediaRelativePath,
+  withoutNul,
+} from '../src/importer/store-image';
 import { StorageWriteError } from '../src/storage/files';
 import type { ImportChunkInput, ImportChunkResult } from '../workflows/types';
 import type { ActivityDeps } from './deps';
@@ -74,6 +80,25 @@ export function importFilesActivities({ db, config }: ActivityDeps) {
     };
   }
 
+  /**
+   * Names the source file whose media copy failed, or the group's first file when the failed path
+   * is a folder, so that ops see which file the retrying activity is stuck on.
+   */
+  function groupStorageFailure(
+    group: Array<{ file: PendingFile; image: StoreImageInput }>,
+    error: StorageWriteError,
+  ): ApplicationFailure {
+    const failed = group.find(
+      ({ image }) => path.join(image.mediaDir, mediaRelativePath(withoutNul(image.header))) === error.filePath,
+    );
+    const named = failed ?? group[0];
+    const scope = failed || group.length === 1 ? '' : ` (one of a group of ${group.length} files)`;
+    return ApplicationFailure.retryable(
+      `${named?.file.relativePath}: media storage write failed${scope}: ${error.message}`,
+      'StorageWriteError',
+    );
+  }
+
   /** Stores a group of parsed files and counts each file's outcome into `result`. */
   async function storeGroup(
     input: ImportChunkInput,
@@ -81,10 +106,16 @@ export function importFilesActivities({ db, config }: ActivityDeps) {
     result: ImportChunkResult,
     pool: BufferPool,
   ): Promise<void> {
-    const outcomes = await storeImageGroup(
-      db,
-      group.map((entry) => entry.image),
-    );
+    let outcomes: GroupOutcome[];
+    try {
+      outcomes = await storeImageGroup(
+        db,
+        group.map((entry) => entry.image),
+      );
+    } catch (error) {
+      if (error instanceof StorageWriteError) throw groupStorageFailure(group, error);
+      throw error;
+    }
     for (const [index, { file }] of group.entries()) {
       const stored = outcomes[index] as GroupOutcome;
       const outcome = stored.ok
