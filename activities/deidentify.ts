@@ -1,13 +1,14 @@
 import path from 'node:path';
 import { Context, heartbeat, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { eq, inArray, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Database } from '../src/db/client';
 import { recordMessage } from '../src/db/messages';
-import { batches, deidImages, images, series, studies } from '../src/db/schema';
+import { batches, deidImages } from '../src/db/schema';
 import {
   type PageImage,
   batchIdentifiers,
+  pageImagesByIds,
   deliveryImagePage,
 } from '../src/deid/batch-identifiers';
 import { burnedInReason } from '../src/deid/burned-in';
@@ -113,20 +114,7 @@ async function imagePageByKey(db: Database, page: DeidentifyPageInput): Promise<
       order by image_id
     `),
   );
-  if (ids.length === 0) return [];
-  const rows = await db
-    .select({ image: images, PatientID: studies.PatientID, doneId: deidImages.imageId })
-    .from(images)
-    .innerJoin(series, eq(series.id, images.seriesId))
-    .innerJoin(studies, eq(studies.id, series.studyId))
-    .leftJoin(deidImages, eq(deidImages.imageId, images.id))
-    .where(inArray(images.id, ids));
-  const byId = new Map(rows.map((row) => [row.image.id, row]));
-  return ids.map((imageId) => {
-    const row = byId.get(imageId);
-    if (!row) throw new Error(`image ${imageId} of delivery ${page.deliveryId} not found`);
-    return { image: row.image, PatientID: row.PatientID, done: row.doneId !== null };
-  });
+  return pageImagesByIds(db, page.deliveryId, ids);
 }
 
 function describePage(input: DeidentifyChunkInput): string {

@@ -58,7 +58,7 @@ export interface Config {
   importConcurrency: number;
   /** New images stored in one transaction, at most; fewer when `importGroupBytes` is reached first. */
   importGroupFiles: number;
-  /** File bytes that one import activity holds in memory for a group, at most (the last file may pass it). */
+  /** File bytes that one import activity keeps in memory for a group, at most (the last file may pass it). */
   importGroupBytes: number;
   fileMaxAttempts: number;
   workerMaxActivities: number;

@@ -79,6 +79,11 @@ export async function deliveryImagePage(
     offset ${page.offset} limit ${page.limit}
   `);
   const ids = rowsOf<{ image_id: number | string }>(result).map((row) => Number(row.image_id));
+  return pageImagesByIds(db, page.deliveryId, ids);
+}
+
+/** Reads the images with the given ids, in that order, each with its study's PatientID and done flag. */
+export async function pageImagesByIds(db: Database, deliveryId: number, ids: number[]): Promise<PageImage[]> {
   if (ids.length === 0) return [];
   const rows = await db
     .select({ image: images, PatientID: studies.PatientID, doneId: deidImages.imageId })
@@ -90,7 +95,7 @@ export async function deliveryImagePage(
   const byId = new Map(rows.map((row) => [row.image.id, row]));
   return ids.map((imageId) => {
     const row = byId.get(imageId);
-    if (!row) throw new Error(`image ${imageId} of delivery ${page.deliveryId} not found`);
+    if (!row) throw new Error(`image ${imageId} of delivery ${deliveryId} not found`);
     return { image: row.image, PatientID: row.PatientID, done: row.doneId !== null };
   });
 }

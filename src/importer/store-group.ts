@@ -42,7 +42,7 @@ type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
  * that occurs twice in the group.
  *
  * The advisory locks are the same per-UID locks that `storeImage` takes. A group takes them in
- * ascending key order, so two groups cannot deadlock, and `storeImage` holds one lock at a time.
+ * ascending key order, so two groups cannot deadlock, and `storeImage` takes one lock at a time.
  * When the database rejects a value of the group, every image of it is stored on its own, so only
  * the bad image fails. Storage and connection faults are raised, and the caller's retry repeats the
  * group; images committed by then are no longer pending.
